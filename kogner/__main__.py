@@ -1,0 +1,3 @@
+from kogner.cli import run
+
+run()

@@ -1,0 +1,40 @@
+"""Console helpers shared by the commands: JSON or rich tables, repairs, progress."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from kogner.errors import Repair
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    table = Table(title=title)
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row))
+    console.print(table)
+
+
+def report_repairs(repairs: Sequence[Repair], show: int = 5) -> None:
+    """Tell the user what a tolerant reader changed (``--strict`` refuses these instead)."""
+    if not repairs:
+        return
+    err_console.print(f"[yellow]repaired {len(repairs)} defect(s); --strict refuses them:[/yellow]")
+    for repair in repairs[:show]:
+        err_console.print(f"  {repair}", markup=False, highlight=False)
+    if len(repairs) > show:
+        err_console.print(f"  ... and {len(repairs) - show} more")

@@ -1,0 +1,103 @@
+"""Records shared by every reader, writer, model and metric.
+
+A :class:`Document` owns its text; each :class:`Sentence` is a slice of it (``offset``) with tokens
+located by character spans *relative to the sentence text*. Entities are token spans (``end``
+exclusive) so that metrics compare exactly what annotators marked, whatever the file format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A mention: tokens ``[start, end)`` of one sentence, with its type and optional extras."""
+
+    start: int
+    end: int
+    label: str
+    score: float | None = None
+    kg_id: str | None = None
+    kg_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.end:
+            raise ValueError(f"empty or negative entity span [{self.start}, {self.end})")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """Tokens with their character spans in ``text``; ``offset`` is where ``text`` starts in the document."""
+
+    tokens: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]
+    text: str
+    entities: tuple[Entity, ...] = ()
+    offset: int = 0
+
+    @classmethod
+    def from_tokens(cls, tokens: Iterable[str], entities: Iterable[Entity] = (), offset: int = 0) -> Sentence:
+        """Build a sentence from pre-tokenized input; the text is the tokens joined by single spaces."""
+        tokens = tuple(tokens)
+        spans, pos = [], 0
+        for tok in tokens:
+            spans.append((pos, pos + len(tok)))
+            pos += len(tok) + 1
+        return cls(tokens, tuple(spans), " ".join(tokens), tuple(entities), offset)
+
+    def char_span(self, entity: Entity) -> tuple[int, int]:
+        """Character span of ``entity`` in the sentence text."""
+        return self.spans[entity.start][0], self.spans[entity.end - 1][1]
+
+    def entity_text(self, entity: Entity) -> str:
+        start, end = self.char_span(entity)
+        return self.text[start:end]
+
+    def with_entities(self, entities: Iterable[Entity]) -> Sentence:
+        """A copy with other entities (inputs are never mutated)."""
+        return replace(self, entities=tuple(sorted(entities, key=lambda e: (e.start, e.end, e.label))))
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A titled part of a document text (PubTator/BioC ``title``, ``abstract``...)."""
+
+    kind: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """An identified text split into sentences; ``passages`` is empty when the source had none."""
+
+    id: str
+    text: str
+    sentences: tuple[Sentence, ...]
+    passages: tuple[Passage, ...] = ()
+    meta: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_sentences(cls, doc_id: str, sentences: Iterable[Sentence]) -> Document:
+        """Join sentences with single spaces into one document text, setting each sentence's offset."""
+        placed, pos = [], 0
+        for sent in sentences:
+            placed.append(replace(sent, offset=pos))
+            pos += len(sent.text) + 1
+        return cls(doc_id, " ".join(s.text for s in placed), tuple(placed))
+
+    @property
+    def tokens(self) -> list[str]:
+        return [tok for sent in self.sentences for tok in sent.tokens]
+
+    def mentions(self) -> Iterator[tuple[int, int, str]]:
+        """``(char_start, char_end, label)`` of every entity in document coordinates."""
+        for sent in self.sentences:
+            for ent in sent.entities:
+                start, end = sent.char_span(ent)
+                yield sent.offset + start, sent.offset + end, ent.label
+
+    def with_sentences(self, sentences: Iterable[Sentence]) -> Document:
+        return replace(self, sentences=tuple(sentences))

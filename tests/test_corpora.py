@@ -1,0 +1,76 @@
+"""`kogner data stats` reproduces the measured counts table of the shared data README, file by file."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from kogner.data import CORPORA, get_corpus, read_corpus
+
+
+def readme_counts(root):
+    """Parse the 'Counts (measured...)' table of ../shared/data/README.md independently of kogner."""
+    rows = {}
+    for line in (root / "README.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[1] in ("train", "devel", "test") and cells[2].isdigit():
+            mentions = {m.group(1): int(m.group(2).replace(",", "")) for m in re.finditer(r"(\w+) ([\d,]+)", cells[5])}
+            rows[(cells[0], cells[1])] = {
+                "sentences": int(cells[2]),
+                "tokens": int(cells[3]),
+                "docstart": int(cells[4]),
+                "mentions": mentions,
+            }
+    return rows
+
+
+def test_stats_json_equals_the_readme_counts_for_all_12_files(cli, root):
+    expected = readme_counts(root)
+    assert len(expected) == 12
+    code, out, _ = cli("data", "stats", "--json")
+    assert code == 0
+    records = json.loads(out)
+    assert len(records) == 12
+    for rec in records:
+        want = expected[(get_corpus(rec["corpus"]).folder, rec["split"])]
+        assert rec["sentences"] == want["sentences"], rec
+        assert rec["tokens"] == want["tokens"], rec
+        assert rec["mentions"] == want["mentions"], rec
+        # -DOCSTART- separated files yield one document per marker; files without markers are one document
+        assert rec["documents"] == (want["docstart"] or 1), rec
+
+
+def test_stats_table_names_every_corpus(cli):
+    code, out, _ = cli("data", "stats")
+    assert code == 0
+    for name in CORPORA:
+        assert name in out
+
+
+def test_stats_accepts_a_file_path(cli, root):
+    code, out, _ = cli("data", "stats", "--json", root / "ner/NCBI-disease/devel.tsv")
+    assert code == 0
+    assert json.loads(out)[0]["mentions"] == {"Disease": 787}
+
+
+def test_unknown_corpus_is_a_user_error(cli):
+    code, _, err = cli("data", "stats", "no-such-corpus")
+    assert code == 2
+    assert "no-such-corpus" in err
+
+
+def test_every_corpus_type_has_a_label_text():
+    for name, info in CORPORA.items():
+        corpus = read_corpus(info.path("devel"))
+        types = {e.label for s in corpus.sentences for e in s.entities}
+        assert types == set(info.labels), name
+        assert all(text and text == text.strip() for text in info.labels.values())
+    assert CORPORA["bc2gm"].labels["GENE"] == "gene or gene product"
+    assert CORPORA["jnlpba"].labels["cell_line"] == "cell line"
+
+
+def test_data_root_comes_from_the_environment(monkeypatch, tmp_path):
+    from kogner.data import data_root
+
+    monkeypatch.setenv("KOGNER_DATA", str(tmp_path))
+    assert data_root() == tmp_path

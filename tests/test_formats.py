@@ -1,0 +1,135 @@
+"""Every format writes and reads back the same documents; malformed files fail with a location."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import CORPUS_NAMES
+from kogner.data import infer_format, read_corpus, write_corpus
+from kogner.data.records import Document, Entity, Sentence
+
+ROUND_TRIPS = {"pubtator": ".pubtator", "bioc-xml": ".bioc.xml", "bioc-json": ".bioc.json", "jsonl": ".jsonl"}
+
+
+def doc_tokens_and_mentions(corpus):
+    return [(d.id, d.tokens, sorted(d.mentions())) for d in corpus.documents]
+
+
+@pytest.mark.parametrize("fmt", ROUND_TRIPS)
+@pytest.mark.parametrize("name", CORPUS_NAMES)
+def test_round_trip_keeps_every_token_and_mention(test_splits, tmp_path, name, fmt):
+    corpus = test_splits[name]
+    path = tmp_path / f"{name}{ROUND_TRIPS[fmt]}"
+    write_corpus(corpus.documents, path)
+    # PubTator stores only text; JNLPBA's hyphenated tokens come back with the whitespace tokenizer
+    tokenizer = "whitespace" if fmt == "pubtator" and name == "jnlpba" else None
+    back = read_corpus(path, tokenizer=tokenizer)
+    assert doc_tokens_and_mentions(back) == doc_tokens_and_mentions(corpus)
+    if fmt != "pubtator":  # PubTator has no sentence boundaries; the others keep them
+        assert [s.tokens for s in back.sentences] == [s.tokens for s in corpus.sentences]
+    iob = tmp_path / "back.tsv"
+    write_corpus(back.documents, iob)
+    again = read_corpus(iob)
+    assert [d.tokens for d in again.documents] == [d.tokens for d in corpus.documents]
+    assert sum(len(s.entities) for s in again.sentences) == sum(len(s.entities) for s in corpus.sentences)
+
+
+def test_cli_convert_round_trip(cli, root, tmp_path):
+    src = root / "ner/NCBI-disease/devel.tsv"
+    code, _, err = cli("data", "convert", src, tmp_path / "d.bioc.xml")
+    assert code == 0 and "787 mentions" in err
+    code, _, _ = cli("data", "convert", tmp_path / "d.bioc.xml", tmp_path / "d.pubtator")
+    code, _, _ = cli("data", "convert", tmp_path / "d.pubtator", tmp_path / "d.out", "--to", "conll")
+    assert code == 0
+    assert read_corpus(tmp_path / "d.out", "conll").documents[0].tokens == read_corpus(src).documents[0].tokens
+
+
+def test_entity_extras_survive_jsonl_and_bioc(tmp_path):
+    sent = Sentence.from_tokens(
+        ["aspirin", "cures", "pain"], [Entity(0, 1, "Chemical", 0.875, "MESH:D001241", "Aspirin")]
+    )
+    doc = Document.from_sentences("d1", [sent])
+    write_corpus([doc], tmp_path / "a.jsonl")
+    ent = read_corpus(tmp_path / "a.jsonl").sentences[0].entities[0]
+    assert (ent.score, ent.kg_id, ent.kg_name) == (0.875, "MESH:D001241", "Aspirin")
+    write_corpus([doc], tmp_path / "a.bioc.json")
+    ent = read_corpus(tmp_path / "a.bioc.json").sentences[0].entities[0]
+    assert (ent.score, ent.kg_id) == (0.875, "MESH:D001241")
+
+
+def test_jsonl_reads_raw_text_records(tmp_path):
+    path = tmp_path / "raw.jsonl"
+    rows = [
+        {"id": "p1", "title": "BRCA1 and cancer.", "abstract": "Cancer of the breast is common."},
+        {"id": "p2", "text": "Aspirin helps.", "entities": [{"char_start": 0, "char_end": 7, "label": "Chemical"}]},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    corpus = read_corpus(path)
+    assert [d.id for d in corpus.documents] == ["p1", "p2"]
+    assert corpus.documents[0].text == "BRCA1 and cancer. Cancer of the breast is common."
+    assert list(corpus.documents[1].mentions()) == [(0, 7, "Chemical")]
+
+
+def test_formats_are_inferred_from_file_names():
+    assert infer_format("a.tsv") == "conll"
+    assert infer_format("a.bioc.json") == "bioc-json"
+    assert infer_format("a.XML") == "bioc-xml"
+    assert infer_format("a.pubtator.txt") == "pubtator"
+
+
+PUBTATOR = "1|t|Aspirin and pain.\n1|a|Pain is bad.\n1\t0\t7\tAspirin\tChemical\tD001241\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "problem"),
+    [
+        (PUBTATOR + "1\t30\t99\tpain\tDisease\t\n", 4, "outside the text"),
+        (PUBTATOR + "1\t12\t16\tPAIN\tDisease\t\n", 4, "differs from the text"),
+        (PUBTATOR + "1\tx\t16\tpain\tDisease\t\n", 4, "integers"),
+        (PUBTATOR + "1\t12\n", 4, "columns"),
+        ("1\t0\t7\tAspirin\tChemical\n", 1, "expected 'ID|t|title'"),
+    ],
+)
+def test_malformed_pubtator(cli, tmp_path, content, line, problem):
+    path = tmp_path / "bad.pubtator"
+    path.write_text(content)
+    code, _, err = cli("data", "convert", path, tmp_path / "out.tsv")
+    assert code == 2 and f"{path}:{line}:" in err and problem in err
+    assert not (tmp_path / "out.tsv").exists()
+
+
+def test_pubtator_offsets_count_title_space_abstract(tmp_path):
+    path = tmp_path / "ok.pubtator"
+    path.write_text(PUBTATOR + "1\t18\t22\tPain\tDisease\t\n")
+    doc = read_corpus(path).documents[0]
+    assert list(doc.mentions()) == [(0, 7, "Chemical"), (18, 22, "Disease")]
+    assert doc.sentences[0].entities[0].kg_id == "D001241"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line", "problem"),
+    [
+        ("bad.jsonl", '{"id": 1, "tokens": ["a"]}\n{"id": 2, "tokens": \n', 2, "invalid JSON"),
+        ("bad.jsonl", '{"id": 1}\n', 1, "neither 'tokens' nor 'text'"),
+        ("bad.jsonl", '{"text": "abc", "entities": [{"char_start": 1, "char_end": 9, "label": "X"}]}\n', 1, "outside"),
+        ("bad.bioc.json", '{"source": "x",\n "documents": [\n', 3, "invalid BioC JSON"),
+        ("bad.bioc.xml", "<collection>\n<document>\n</collection>\n", 3, "invalid BioC XML"),
+    ],
+)
+def test_malformed_jsonl_and_bioc(cli, tmp_path, name, content, line, problem):
+    path = tmp_path / name
+    path.write_text(content)
+    code, _, err = cli("data", "stats", "--json", path)
+    assert code == 2 and f"{path}:{line}:" in err and problem in err
+
+
+def test_writing_is_atomic_and_keeps_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "out.pubtator"
+    path.write_text("old\n")
+    bad = Document.from_sentences("has|pipe", [Sentence.from_tokens(["x"])])
+    with pytest.raises(ValueError):
+        write_corpus([bad], path)
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.pubtator"]
