@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kogner import __version__
-from kogner.cli import data
+from kogner.cli import data, model
 from kogner.cli.common import err_console
 from kogner.cli.evaluate import evaluate
 from kogner.errors import KognerError
@@ -23,6 +23,9 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.command()(evaluate)
+app.command()(model.train)
+app.command()(model.predict)
+app.command()(model.quickstart)
 
 
 def _version(value: bool) -> None:

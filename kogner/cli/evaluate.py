@@ -9,13 +9,22 @@ import typer
 
 from kogner.cli.common import print_json, print_table, report_repairs
 from kogner.cli.data import TokenizerOpt, _tokenizer
+from kogner.cli.labels import parse_labels
+from kogner.data.corpora import get_corpus
 from kogner.data.formats import read_corpus
+from kogner.data.iob import Corpus
+from kogner.errors import KognerError
 from kogner.evaluate import bootstrap_ci, evaluate_documents, paired_bootstrap, sentence_counts
 
 
 def evaluate(
-    gold: Annotated[Path, typer.Option(help="Gold annotations, any supported format.")],
-    pred: Annotated[Path, typer.Option(help="Predicted annotations over the same documents and tokens.")],
+    gold: Annotated[Path | None, typer.Option(help="Gold annotations, any supported format.")] = None,
+    pred: Annotated[Path | None, typer.Option(help="Predicted annotations over the same documents and tokens.")] = None,
+    model: Annotated[str | None, typer.Option(help="Checkpoint to predict with (instead of --pred).")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Registered corpus as gold (instead of --gold).")] = None,
+    split: Annotated[str, typer.Option(help="Split of --dataset.")] = "test",
+    labels: Annotated[list[str] | None, typer.Option(help="TYPE=text label texts for --model.")] = None,
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Score threshold for --model.")] = 0.5,
     baseline: Annotated[
         Path | None, typer.Option(help="A second prediction file: paired bootstrap of PRED vs BASELINE.")
     ] = None,
@@ -29,9 +38,28 @@ def evaluate(
 ) -> None:
     """Exact-span, exact-type micro, per-type and macro precision/recall/F1."""
     tok = _tokenizer(tokenizer)
+    if (gold is None) == (dataset is None):
+        raise KognerError("give exactly one of --gold FILE and --dataset NAME")
+    if (pred is None) == (model is None):
+        raise KognerError("give exactly one of --pred FILE and --model DIR")
+    label_map = get_corpus(dataset).labels if dataset else {}
+    if labels:
+        parsed = parse_labels(labels)
+        label_map = parsed if isinstance(parsed, dict) else {t: t for t in parsed}
+    gold = get_corpus(dataset).path(split) if dataset else gold
     gold_docs = read_corpus(gold, gold_format, tokenizer=tok, strict=strict)
-    pred_docs = read_corpus(pred, pred_format, tokenizer=tok, strict=strict)
-    report_repairs(gold_docs.repairs + pred_docs.repairs)
+    report_repairs(gold_docs.repairs)
+    if model is not None:
+        from kogner.model.api import KoGNER
+
+        if not label_map:
+            raise KognerError("--model needs label texts: --labels TYPE=text (or a registered --dataset)")
+        predicted = KoGNER.from_pretrained(model).predict_documents(gold_docs.documents, label_map, threshold=threshold)
+        pred_docs = Corpus(predicted, [], str(model))
+        pred = Path(model)
+    else:
+        pred_docs = read_corpus(pred, pred_format, tokenizer=tok, strict=strict)
+        report_repairs(pred_docs.repairs)
     scores = evaluate_documents(gold_docs.documents, pred_docs.documents)
     result = scores.to_dict()
     counts = sentence_counts(gold_docs.documents, pred_docs.documents) if bootstrap or baseline else None

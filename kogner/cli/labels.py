@@ -1,0 +1,24 @@
+"""Parsing ``--labels``: comma-separated label texts, or ``TYPE=text`` pairs naming the output types."""
+
+from __future__ import annotations
+
+from kogner.errors import KognerError
+
+
+def parse_labels(items: list[str] | None) -> dict[str, str] | list[str]:
+    """``["disease,chemical"]`` -> texts; ``["Disease=disease", "Chemical=chemical"]`` -> {type: text}."""
+    parts = [p.strip() for item in items or [] for p in item.split(",") if p.strip()]
+    if not parts:
+        raise KognerError("no labels given; pass --labels 'disease,chemical' or --labels Disease=disease")
+    pairs = [p for p in parts if "=" in p]
+    if pairs and len(pairs) != len(parts):
+        raise KognerError("--labels mixes TYPE=text pairs and plain texts; use one form")
+    if not pairs:
+        return list(dict.fromkeys(parts))
+    mapping = {}
+    for pair in pairs:
+        name, text = (x.strip() for x in pair.split("=", 1))
+        if not name or not text:
+            raise KognerError(f"bad label {pair!r}; expected TYPE=text")
+        mapping[name] = text
+    return mapping

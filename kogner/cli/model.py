@@ -1,0 +1,122 @@
+"""``kogner train``, ``kogner predict`` and ``kogner quickstart``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kogner.cli.common import console, err_console, print_json
+from kogner.cli.data import TokenizerOpt, _tokenizer
+from kogner.cli.labels import parse_labels
+from kogner.errors import KognerError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "abstract.txt"
+
+
+def train(
+    corpora: Annotated[list[str], typer.Argument(help="Registered corpora or IOB training files.")],
+    output: Annotated[Path, typer.Option(help="Run directory: best/, last/, metrics.jsonl.")] = Path("runs/kogner"),
+    config: Annotated[Path | None, typer.Option(help="JSON file with training (and 'model') options.")] = None,
+    label: Annotated[list[str] | None, typer.Option(help="TYPE=text label texts (needed for files).")] = None,
+    encoder: Annotated[str | None, typer.Option(help="Hugging Face name or local path of the encoder.")] = None,
+    epochs: Annotated[int | None, typer.Option()] = None,
+    max_steps: Annotated[int | None, typer.Option()] = None,
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    lr_encoder: Annotated[float | None, typer.Option()] = None,
+    lr_heads: Annotated[float | None, typer.Option()] = None,
+    eval_every: Annotated[int | None, typer.Option()] = None,
+    max_train_sentences: Annotated[int | None, typer.Option(help="Subsample each corpus (quick runs).")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 ... (default: cuda if available).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/last with its optimizer state.")] = False,
+) -> None:
+    """Train the span student on one or more corpora."""
+    from kogner.model.config import ModelConfig
+    from kogner.train.trainer import TrainConfig, Trainer
+
+    options = json.loads(config.read_text()) if config else {}
+    model_options = options.pop("model", {})
+    overrides = {
+        "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "lr_encoder": lr_encoder,
+        "lr_heads": lr_heads, "eval_every": eval_every, "max_train_sentences": max_train_sentences,
+        "seed": seed, "device": device,
+    }  # fmt: skip
+    options.update({k: v for k, v in overrides.items() if v is not None})
+    options.update(corpora=corpora, output=str(output))
+    if label:
+        labels = parse_labels(label)
+        if not isinstance(labels, dict):
+            raise KognerError("--label takes TYPE=text pairs")
+        options["labels"] = {c: labels for c in corpora}
+    if encoder:
+        model_options["encoder"] = encoder
+    trainer = Trainer(TrainConfig.from_dict(options), ModelConfig.from_dict(model_options))
+    state = trainer.fit(resume=resume)
+    err_console.print(f"best devel F1 {state.best_f1:.4f} at step {state.best_step}; model in {output / 'best'}")
+
+
+def predict(
+    src: Annotated[Path, typer.Argument(help="Input: any supported format, or a .txt file of raw text.")],
+    dst: Annotated[Path, typer.Argument(help="Output file; format from its name or --to.")],
+    model: Annotated[str, typer.Option(help="Checkpoint directory.")],
+    labels: Annotated[list[str], typer.Option(help="'disease,chemical' or TYPE=text pairs.")],
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.5,
+    to: Annotated[str | None, typer.Option(help="Output format.")] = None,
+    fmt: Annotated[str | None, typer.Option("--from", help="Input format.")] = None,
+    tokenizer: TokenizerOpt = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    nested: Annotated[bool, typer.Option(help="Allow nested entities.")] = False,
+) -> None:
+    """Annotate a file with a trained model (long documents are windowed, never truncated)."""
+    from kogner.data.formats import read_corpus, write_corpus
+    from kogner.data.tokenize import text_to_document
+    from kogner.model.api import KoGNER
+
+    label_spec = parse_labels(labels)
+    if src.suffix == ".txt" and fmt is None:
+        text = src.read_text(encoding="utf-8")
+        documents = [text_to_document(src.stem, text, _tokenizer(tokenizer) or "word")]
+    else:
+        documents = read_corpus(src, fmt, tokenizer=_tokenizer(tokenizer)).documents
+    kogner = KoGNER.from_pretrained(model)
+    predicted = kogner.predict_documents(
+        documents, label_spec, threshold=threshold, batch_size=batch_size, flat=not nested
+    )
+    dropped = write_corpus(predicted, dst, to)
+    n = sum(len(s.entities) for d in predicted for s in d.sentences)
+    err_console.print(f"wrote {dst}: {len(predicted)} documents, {n - dropped} entities")
+
+
+def quickstart(
+    output: Annotated[Path, typer.Option(help="Where the default model is trained (reused when present).")] = Path(
+        "runs/quickstart"
+    ),
+    text: Annotated[Path | None, typer.Option(help="Text to annotate (default: the bundled example abstract).")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Train a small default model on NCBI-disease + BC5CDR if none exists, then annotate an abstract."""
+    from kogner.model.api import KoGNER
+    from kogner.model.config import ModelConfig
+    from kogner.train.trainer import TrainConfig, Trainer
+
+    best = output / "best"
+    if not (best / "model.safetensors").is_file():
+        err_console.print(f"no model in {best}: training the default one (about 12 minutes on 2 CPU cores)")
+        options = TrainConfig(
+            corpora=["ncbi-disease", "bc5cdr"], output=str(output), epochs=1, max_steps=900,
+            batch_size=16, eval_every=300, max_devel_sentences=300,
+        )  # fmt: skip
+        Trainer(options, ModelConfig()).fit(resume=True)
+    kogner = KoGNER.from_pretrained(best)
+    content = (text or EXAMPLE).read_text(encoding="utf-8")
+    labels = ["disease", "chemical", "gene or gene product"]
+    found = kogner.predict(content, labels)[0]
+    if json_out:
+        print_json([p.to_dict() for p in found])
+        return
+    console.print(content, markup=False, highlight=False)
+    for p in found:
+        console.print(f"{p.start:>5}-{p.end:<5} {p.label:<22} {p.score:.3f}  {p.text}", markup=False, highlight=False)

