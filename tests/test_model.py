@@ -215,3 +215,50 @@ def test_raw_text_offsets_are_exact(overfit):
             assert text[sent.offset + a : sent.offset + b] == tok
     for p in model.predict(text, ["disease"], threshold=0.0)[0]:
         assert text[p.start : p.end] == p.text
+
+
+def test_train_evaluate_and_quickstart_commands(cli, ncbi_slice, overfit, tmp_path):
+    import json
+
+    path, _ = ncbi_slice
+    vocab = load_tokenizer("all-MiniLM-L6-v2").vocab_size
+    options = {"max_steps": 3, "batch_size": 8, "model": {"encoder_config": tiny_encoder_config(vocab), "head_dim": 32}}
+    (tmp_path / "train.json").write_text(json.dumps(options))
+    args = [
+        "train",
+        path,
+        "--label",
+        "Disease=disease",
+        "--config",
+        tmp_path / "train.json",
+        "--output",
+        tmp_path / "run",
+    ]
+    code, _, err = cli(*args)
+    assert code == 0, err
+    assert (tmp_path / "run/best/model.safetensors").is_file()
+
+    _, out = overfit
+    args = ["evaluate", "--gold", path, "--model", out / "best", "--labels", "Disease=disease", "--json"]
+    code, stdout, err = cli(*args)
+    assert code == 0, err
+    assert json.loads(stdout)["micro"]["f1"] >= 0.9
+    assert cli("evaluate", "--gold", path, "--model", out / "best")[0] == 2  # no label texts for a plain file
+
+    quick = tmp_path / "quick"
+    KoGNER.from_pretrained(out / "best").save_pretrained(quick / "best")
+    code, stdout, err = cli("quickstart", "--output", quick, "--json")
+    assert code == 0, err
+    assert all({"start", "end", "text", "label", "score"} <= set(p) for p in json.loads(stdout))
+
+
+def test_over_long_training_sentences_are_windowed_keeping_whole_mentions():
+    from kogner.data.records import Entity, Sentence
+    from kogner.train.batching import window_long_sentences
+
+    words = [f"w{i}" for i in range(300)]
+    sent = Sentence.from_tokens(words, [Entity(95, 99, "X"), Entity(250, 252, "X")])
+    windows = window_long_sentences([sent], lambda ws: [1] * len(ws), budget=100, overlap=16)
+    assert len(windows) > 3 and all(len(w.tokens) <= 100 for w in windows)
+    found = {(w.tokens[e.start], w.tokens[e.end - 1]) for w in windows for e in w.entities}
+    assert found == {("w95", "w98"), ("w250", "w251")}

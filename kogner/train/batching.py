@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from kogner.data.corpora import CORPORA, get_corpus
 from kogner.data.formats import read_corpus
-from kogner.data.records import Document, Sentence
+from kogner.data.records import Document, Entity, Sentence
 from kogner.errors import KognerError
+from kogner.model.windows import plan_windows
 
 
 @dataclass
@@ -83,3 +85,26 @@ def plan_epoch(corpora: list[CorpusData], batch_size: int, negatives: int, seed:
                 plans.append(BatchPlan(ci, tuple(chunk[b : b + batch_size]), tuple(own + negs)))
     rng.shuffle(plans)
     return plans
+
+
+def window_long_sentences(
+    sentences: list[Sentence], count_subwords: Callable[[tuple[str, ...]], list[int]], budget: int, overlap: int
+) -> list[Sentence]:
+    """Cut sentences that exceed the encoder's subword budget into the same overlapping windows prediction uses.
+
+    Each window keeps the entities that lie wholly inside it, so a mention is never cut in two.
+    """
+    out = []
+    for sent in sentences:
+        counts = count_subwords(sent.tokens) if len(sent.tokens) > budget // 8 else []
+        if sum(counts) <= budget:
+            out.append(sent)
+            continue
+        for start, end in plan_windows(counts, budget, overlap):
+            inside = [
+                Entity(e.start - start, e.end - start, e.label)
+                for e in sent.entities
+                if start <= e.start and e.end <= end
+            ]
+            out.append(Sentence.from_tokens(sent.tokens[start:end], inside))
+    return out
