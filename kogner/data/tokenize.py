@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -179,6 +179,3 @@ def _split_at(spans: list[Span], cuts: list[int]) -> list[Span]:
 def text_to_document(doc_id: str, text: str, tokenizer: TokenizerName = "word") -> Document:
     """A document from raw text with no annotations (the input of prediction)."""
     return build_document(doc_id, text, tokenizer=tokenizer)
-
-
-Tokenize = Callable[[str], list[Span]]
