@@ -65,7 +65,7 @@ def collate_words(
             if w is not None:
                 first.setdefault(w, pos)
                 last[w] = pos + 1
-        if n and int(enc["attention_mask"][b].sum()) >= max_subwords and max(first) < n - 1:
+        if n and int(enc["attention_mask"][b].sum()) >= max_subwords and max(first, default=-1) < n - 1:
             raise ValueError(f"sequence {b} needs more than {max_subwords} subwords; window it first")
         prev = (1, 2)
         for w in range(n):
