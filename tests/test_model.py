@@ -254,11 +254,12 @@ def test_train_evaluate_and_quickstart_commands(cli, ncbi_slice, overfit, tmp_pa
 
 def test_over_long_training_sentences_are_windowed_keeping_whole_mentions():
     from kogner.data.records import Entity, Sentence
+    from kogner.model.windows import plan_windows
     from kogner.train.batching import window_long_sentences
 
     words = [f"w{i}" for i in range(300)]
     sent = Sentence.from_tokens(words, [Entity(95, 99, "X"), Entity(250, 252, "X")])
-    windows = window_long_sentences([sent], lambda ws: [1] * len(ws), budget=100, overlap=16)
+    windows = window_long_sentences([sent], lambda ws: plan_windows([1] * len(ws), 100, 16))
     assert len(windows) > 3 and all(len(w.tokens) <= 100 for w in windows)
     found = {(w.tokens[e.start], w.tokens[e.end - 1]) for w in windows for e in w.entities}
     assert found == {("w95", "w98"), ("w250", "w251")}
@@ -271,3 +272,11 @@ def test_words_without_subwords_reuse_a_neighbour_and_do_not_crash():
     batch = collate_words(tokenizer, [["\u200b"], ["cancer", "\u200b", "risk"]], 512)
     assert batch.word_mask.sum().item() == 4
     assert batch.word_starts[1, 1] == batch.word_starts[1, 0]  # the empty word takes its left neighbour's subword
+
+
+def test_a_short_sentence_of_long_words_is_still_windowed(overfit):
+    model, _ = overfit
+    words = ["dimethylaminopropylcarbodiimidehydrochloride"] * 40  # 40 words, far over 510 subwords
+    assert len(model.windows(words)) > 1
+    with pytest.raises(SequenceTooLong):
+        model.predict_words([words], ["disease"], on_overflow="error")

@@ -150,6 +150,20 @@ class KoGNER:
         self._label_cache.clear()
 
     # ---------------------------------------------------------------- prediction
+    def windows(self, words: Sequence[str]) -> list[tuple[int, int]]:
+        """``[start, end)`` word windows that fit the encoder; one window when the whole sequence fits.
+
+        Subwords are counted only when they might overflow: a subword covers at least one character, and a
+        tokenizer adds at most one marker token per word, so ``characters + words`` bounds the count.
+        """
+        budget = self.config.max_subwords - 2
+        if sum(map(len, words)) + len(words) <= budget:
+            return [(0, len(words))]
+        counts = subword_counts(self.tokenizer, words)
+        if sum(counts) <= budget:
+            return [(0, len(words))]
+        return plan_windows(counts, budget, self.config.window_overlap)
+
     @torch.inference_mode()
     def predict_words(
         self,
@@ -169,18 +183,12 @@ class KoGNER:
         vectors = self.encode_labels(labels) if label_vectors is None else label_vectors
         self.student.eval()
         pieces = []  # (sequence index, first word, words)
-        budget = self.config.max_subwords - 2
         for i, words in enumerate(sequences):
-            if not words:
-                continue
-            windows = [(0, len(words))]
-            if len(words) > budget // 8:  # short sentences cannot overflow; skip counting their subwords
-                counts = subword_counts(self.tokenizer, words)
-                if sum(counts) > budget:
-                    if on_overflow == "error":
-                        raise SequenceTooLong(f"sequence {i} has {sum(counts)} subwords, over the limit of {budget}")
-                    windows = plan_windows(counts, budget, self.config.window_overlap)
-            pieces += [(i, s, words[s:e]) for s, e in windows]
+            if words:
+                windows = self.windows(words)
+                if len(windows) > 1 and on_overflow == "error":
+                    raise SequenceTooLong(f"sequence {i} needs more than {self.config.max_subwords} subwords")
+                pieces += [(i, s, words[s:e]) for s, e in windows]
         found: list[list[tuple[int, list[Candidate]]]] = [[] for _ in sequences]
         order = sorted(range(len(pieces)), key=lambda j: len(pieces[j][2]))
         for b in range(0, len(order), batch_size):

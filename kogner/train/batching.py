@@ -11,7 +11,6 @@ from kogner.data.corpora import CORPORA, get_corpus
 from kogner.data.formats import read_corpus
 from kogner.data.records import Document, Entity, Sentence
 from kogner.errors import KognerError
-from kogner.model.windows import plan_windows
 
 
 @dataclass
@@ -88,23 +87,20 @@ def plan_epoch(corpora: list[CorpusData], batch_size: int, negatives: int, seed:
 
 
 def window_long_sentences(
-    sentences: list[Sentence], count_subwords: Callable[[tuple[str, ...]], list[int]], budget: int, overlap: int
+    sentences: list[Sentence], windows: Callable[[tuple[str, ...]], list[tuple[int, int]]]
 ) -> list[Sentence]:
-    """Cut sentences that exceed the encoder's subword budget into the same overlapping windows prediction uses.
+    """Cut sentences that exceed the encoder into the windows prediction uses (``KoGNER.windows``).
 
     Each window keeps the entities that lie wholly inside it, so a mention is never cut in two.
     """
     out = []
     for sent in sentences:
-        counts = count_subwords(sent.tokens) if len(sent.tokens) > budget // 8 else []
-        if sum(counts) <= budget:
+        spans = windows(sent.tokens)
+        if len(spans) == 1:
             out.append(sent)
             continue
-        for start, end in plan_windows(counts, budget, overlap):
-            inside = [
-                Entity(e.start - start, e.end - start, e.label)
-                for e in sent.entities
-                if start <= e.start and e.end <= end
-            ]
+        for start, end in spans:
+            kept = [e for e in sent.entities if start <= e.start and e.end <= end]
+            inside = [Entity(e.start - start, e.end - start, e.label) for e in kept]
             out.append(Sentence.from_tokens(sent.tokens[start:end], inside))
     return out

@@ -21,7 +21,7 @@ from kogner.errors import KognerError
 from kogner.evaluate.metrics import evaluate_documents
 from kogner.io import atomic_dir, atomic_open
 from kogner.model.api import KoGNER
-from kogner.model.collate import collate_words, span_targets, subword_counts
+from kogner.model.collate import collate_words, span_targets
 from kogner.model.config import ModelConfig
 from kogner.model.student import span_loss
 from kogner.train.batching import CorpusData, plan_epoch, read_training_corpus, window_long_sentences
@@ -96,13 +96,8 @@ class Trainer:
             for c in config.corpora
         ]
         self.model.train_labels = {c.name: c.labels for c in self.corpora}
-        budget = self.model.config.max_subwords - 2
-
-        def count(words: tuple[str, ...]) -> list[int]:
-            return subword_counts(self.model.tokenizer, words)
-
         for corpus in self.corpora:
-            corpus.train = window_long_sentences(corpus.train, count, budget, self.model.config.window_overlap)
+            corpus.train = window_long_sentences(corpus.train, self.model.windows)
         student = self.model.student
         encoder_params = [p for n, p in student.named_parameters() if n.startswith(("encoder.", "label_encoder."))]
         head_params = [p for n, p in student.named_parameters() if not n.startswith(("encoder.", "label_encoder."))]
