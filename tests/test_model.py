@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from kogner.data import Document, read_corpus, text_to_document, write_corpus
+from kogner.encoder import load_encoder, load_tokenizer, tiny_encoder_config
 from kogner.evaluate import evaluate_documents
 from kogner.model import KoGNER, ModelConfig, SequenceTooLong
 from kogner.model.collate import TextBatch
-from kogner.model.encoder import load_tokenizer, tiny_encoder_config
-from kogner.model.student import StudentOutput
+from kogner.model.student import SpanStudent, StudentOutput
 from kogner.model.windows import plan_windows
 from kogner.train.trainer import TrainConfig, Trainer
 
@@ -280,3 +280,16 @@ def test_a_short_sentence_of_long_words_is_still_windowed(overfit):
     assert len(model.windows(words)) > 1
     with pytest.raises(SequenceTooLong):
         model.predict_words([words], ["disease"], on_overflow="error")
+
+
+def test_span_vectors_equal_the_head_applied_to_start_end_and_width_concatenated():
+    """The factorised first layer is an optimisation, not a different model."""
+    torch.manual_seed(0)
+    config = ModelConfig(encoder_config=tiny_encoder_config(100, hidden=16))
+    student = SpanStudent(config, load_encoder(config.encoder, config.encoder_config)).eval()
+    words = torch.randn(2, 7, 16)
+    b, w, d, k = 2, 7, 16, config.max_width
+    end = (torch.arange(w)[:, None] + torch.arange(k)[None]).clamp(max=w - 1)
+    width = student.width_embedding.weight[None, None].expand(b, w, k, -1)
+    concatenated = torch.cat([words.unsqueeze(2).expand(b, w, k, d), words[:, end], width], -1)
+    assert torch.allclose(student.span_vectors(words), student.span_head(concatenated), atol=1e-5)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kogner import __version__
-from kogner.cli import data, model
+from kogner.cli import data, kg, model
 from kogner.cli.common import err_console
 from kogner.cli.evaluate import evaluate
 from kogner.errors import KognerError
@@ -22,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data.app, name="data")
+app.add_typer(kg.app, name="kg")
 app.command()(evaluate)
 app.command()(model.train)
 app.command()(model.predict)

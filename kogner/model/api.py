@@ -7,7 +7,7 @@ model.predict(["BRCA1 mutations cause breast cancer."], labels=["disease", "gene
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,12 +17,12 @@ from safetensors.torch import load_file, save_file
 
 from kogner.data.records import Document, Entity
 from kogner.data.tokenize import TokenizerName, text_to_document
+from kogner.encoder import encoder_config_dict, load_encoder, load_tokenizer
 from kogner.errors import KognerError
 from kogner.io import atomic_dir
 from kogner.model.collate import collate_words, subword_counts
 from kogner.model.config import ModelConfig
 from kogner.model.decode import Candidate, candidates, greedy_flat, greedy_nested, merge_windows
-from kogner.model.encoder import encoder_config_dict, load_encoder, load_tokenizer
 from kogner.model.student import SpanStudent
 from kogner.model.windows import plan_windows
 
@@ -174,6 +174,7 @@ class KoGNER:
         multi_label: bool = False,
         batch_size: int = 32,
         on_overflow: Literal["window", "error"] = "window",
+        max_batch_words: int = 2048,
         label_vectors: torch.Tensor | None = None,
     ) -> list[list[Candidate]]:
         """Entities of pre-tokenized word sequences as ``(start, end, label, score)``; the core of every API."""
@@ -190,9 +191,8 @@ class KoGNER:
                     raise SequenceTooLong(f"sequence {i} needs more than {self.config.max_subwords} subwords")
                 pieces += [(i, s, words[s:e]) for s, e in windows]
         found: list[list[tuple[int, list[Candidate]]]] = [[] for _ in sequences]
-        order = sorted(range(len(pieces)), key=lambda j: len(pieces[j][2]))
-        for b in range(0, len(order), batch_size):
-            chunk = [pieces[j] for j in order[b : b + batch_size]]
+        order = sorted(range(len(pieces)), key=lambda j: -len(pieces[j][2]))  # longest first: see _batches
+        for chunk in _batches([pieces[j] for j in order], batch_size, max_batch_words):
             batch = collate_words(self.tokenizer, [p[2] for p in chunk], self.config.max_subwords).to(self.device)
             probs = torch.sigmoid(self.student(batch, vectors).logits.float()).cpu()
             for row, (i, first, words) in enumerate(chunk):
@@ -234,3 +234,20 @@ class KoGNER:
                     preds.append(Prediction(a, b, doc.text[a:b], e.label, e.score, e.kg_id, e.kg_name))
             out.append(preds)
         return out
+
+
+def _batches(pieces: list[tuple[int, int, Sequence[str]]], size: int, max_words: int) -> Iterator[list]:
+    """Consecutive pieces in batches of at most ``size`` pieces and ``max_words`` padded words.
+
+    Pieces come longest first: a batch of long sentences is smaller, and every later (smaller) batch reuses
+    memory the allocator already holds, so peak memory is that of the first batch (shortest-first makes
+    glibc grow the heap at every batch: 1.3 GiB instead of 0.75 GiB on the NCBI test set).
+    """
+    batch: list = []
+    for piece in pieces:
+        if batch and (len(batch) >= size or (len(batch) + 1) * len(batch[0][2]) > max_words):
+            yield batch
+            batch = []
+        batch.append(piece)
+    if batch:
+        yield batch

