@@ -1,0 +1,175 @@
+"""The KoGNER teacher: for every KG node the concatenation [textual | spatial | logical], and for every
+entity type a vector of the same layout, computed once by ``kogner kg embed`` and read back memory-mapped.
+
+Files (``<kg folder>/teacher/``, written atomically): ``vectors.safetensors`` with ``text`` (N, 384),
+``spatial`` (N, G), ``logical`` (N, d), ``type_vectors`` (T, D) and ``type_text`` (T, 384); ``index.json``
+with the layout, the type names, the configs and the link-prediction scores of the held-out triples.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from kogner.encoder import DEFAULT_ENCODER
+from kogner.errors import KognerError
+from kogner.io import atomic_dir
+from kogner.kg.gnn import GNNConfig, train_gnn
+from kogner.kg.graph import KG_TYPES, KnowledgeGraph, kg_types
+from kogner.kg.linkpred import filtered_ranks, rank_metrics, split_triples
+from kogner.kg.text import TextEmbedder
+from kogner.kg.transr import TransRConfig, train_transr
+
+TEACHER_DIR = "teacher"
+PARTS = ("text", "spatial", "logical")
+
+
+@dataclass
+class EmbedConfig:
+    encoder: str = DEFAULT_ENCODER
+    transr: TransRConfig = field(default_factory=TransRConfig)
+    gnn: GNNConfig = field(default_factory=GNNConfig)
+    test_share: float = 0.05
+    eval_triples: int = 2000  # held-out triples ranked for the quality scores (both sides)
+    seed: int = 0
+
+
+def _type_rows(kg: KnowledgeGraph) -> dict[str, np.ndarray]:
+    rows: dict[str, list[int]] = {}
+    for row, kind in enumerate(kg.types):
+        rows.setdefault(kind, []).append(row)
+    return {kind: np.array(r) for kind, r in sorted(rows.items())}
+
+
+@dataclass
+class EmbedResult:
+    index: dict  # what index.json holds: layout, configs, held-out link prediction scores, timings
+    tensors: dict[str, torch.Tensor]  # what vectors.safetensors holds
+
+
+def embed(
+    kg_folder: str | Path, config: EmbedConfig | None = None, encoder_config: dict[str, Any] | None = None
+) -> EmbedResult:
+    """Compute the teacher of the graph in ``kg_folder`` and save it in ``teacher/`` (atomically)."""
+    config = config or EmbedConfig()
+    kg = KnowledgeGraph(kg_folder)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    embedder = TextEmbedder(config.encoder, encoder_config)
+    text = embedder(kg.names, progress=True)
+    timings["text_s"] = time.perf_counter() - started
+
+    heads, codes, tails, relations = kg.triples
+    triples = np.stack([heads, codes, tails], 1)
+    split = split_triples(triples, config.test_share, config.seed)
+    rng = np.random.default_rng(config.seed)
+    test = split.test[rng.permutation(len(split.test))[: config.eval_triples]]
+
+    started = time.perf_counter()
+    transr = train_transr(split.train, len(kg), len(relations), config.transr)
+    timings["transr_s"] = time.perf_counter() - started
+    transr_scores = rank_metrics(filtered_ranks(transr.score_all, test, triples))
+    with torch.no_grad():
+        logical = transr._entities(torch.arange(len(kg)))
+
+    started = time.perf_counter()
+    gnn, spatial = train_gnn(text, split.train, len(relations), config.gnn)
+    timings["gnn_s"] = time.perf_counter() - started
+    gnn_scores = rank_metrics(filtered_ranks(gnn.scorer(spatial), test, triples))
+
+    type_names = list(_type_rows(kg))
+    type_text = embedder(type_names)
+    nodes = torch.cat([text, spatial, logical], 1)
+    type_vectors = torch.stack(
+        [
+            torch.cat([type_text[i], nodes[torch.as_tensor(rows), text.size(1) :].mean(0)])
+            for i, rows in enumerate(_type_rows(kg).values())
+        ]
+    )
+    index = {
+        "format_version": 1,
+        "nodes": len(kg),
+        "parts": {"text": text.size(1), "spatial": spatial.size(1), "logical": logical.size(1)},
+        "dim": nodes.size(1),
+        "types": type_names,
+        "type_counts": [len(rows) for rows in _type_rows(kg).values()],
+        "label_types": {label: list(kinds) for label, kinds in KG_TYPES.items()},
+        "encoder": config.encoder,
+        "config": asdict(config),
+        "relations": relations,
+        "kg_build_seconds": kg.manifest.get("build_seconds"),
+        "kg_nodes_checksum": _checksum(kg),
+        "link_prediction": {"transr": transr_scores, f"gnn-{config.gnn.kind}": gnn_scores, "test_triples": len(test)},
+        "timings": {k: round(v, 2) for k, v in timings.items()},
+    }
+    tensors = {"text": text, "spatial": spatial, "logical": logical, "type_vectors": type_vectors}
+    tensors["type_text"] = type_text
+    tensors = {k: v.contiguous().float() for k, v in tensors.items()}
+    with atomic_dir(Path(kg_folder) / TEACHER_DIR) as tmp:
+        save_file(tensors, tmp / "vectors.safetensors")
+        (tmp / "index.json").write_text(json.dumps(index, indent=2) + "\n")
+    return EmbedResult(index, tensors)
+
+
+def _checksum(kg: KnowledgeGraph) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for node_id in kg.ids:
+        digest.update(node_id.encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+class Teacher:
+    """Read-only lookups of teacher vectors: ``vectors(node_ids)`` and ``type_vector(label_text)``."""
+
+    def __init__(self, kg_folder: str | Path) -> None:
+        self.kg = KnowledgeGraph(kg_folder)
+        folder = Path(kg_folder) / TEACHER_DIR
+        if not (folder / "index.json").is_file():
+            raise KognerError(f"{kg_folder}: no teacher vectors; run `kogner kg embed` first")
+        self.index = json.loads((folder / "index.json").read_text())
+        if self.index["kg_nodes_checksum"] != _checksum(self.kg):
+            raise KognerError(f"{folder}: the teacher was computed for another build of the graph; embed again")
+        with safe_open(folder / "vectors.safetensors", framework="pt") as fh:  # memory-mapped read
+            self._parts = {name: fh.get_tensor(name) for name in (*PARTS, "type_vectors", "type_text")}
+        self.types: list[str] = self.index["types"]
+        self.dim: int = self.index["dim"]
+        self._embedder: TextEmbedder | None = None
+        self._label_cache: dict[str, torch.Tensor] = {}
+
+    def vectors(self, node_ids: Sequence[str | int]) -> torch.Tensor:
+        """``(n, dim)`` teacher vectors of nodes given by id or row."""
+        rows = torch.as_tensor([r if isinstance(r, int) else self.kg.row(r) for r in node_ids], dtype=torch.long)
+        return torch.cat([self._parts[p][rows] for p in PARTS], 1)
+
+    def _text(self, label: str) -> torch.Tensor:
+        if self._embedder is None:
+            self._embedder = TextEmbedder(self.index["encoder"])
+        return self._embedder([label])[0]
+
+    def type_vector(self, label: str) -> torch.Tensor:
+        """The vector of an entity type named by an NER type or label text. Known labels (``disease``,
+        ``gene or gene product``...) average the nodes of their KG types; another text takes the KG type
+        whose name embeds closest. The textual part is always the label text's own embedding."""
+        if label in self._label_cache:
+            return self._label_cache[label]
+        text = self._text(label)
+        kinds = [k for k in (kg_types(label) or ()) if k in self.types]
+        if not kinds:
+            kinds = [self.types[int(torch.argmax(self._parts["type_text"] @ text))]]
+        rows = [self.types.index(k) for k in kinds]
+        weights = torch.tensor([float(self.index["type_counts"][r]) for r in rows])
+        structure = (self._parts["type_vectors"][rows, text.numel() :] * weights[:, None]).sum(0) / weights.sum()
+        vector = torch.cat([text, structure])
+        self._label_cache[label] = vector
+        return vector
