@@ -12,7 +12,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -38,40 +37,23 @@ MESH_TREE_TYPES = (
 )
 
 
-@dataclass(frozen=True)
-class SharedSources:
-    """Paths of the bundled sources under ``<data root>/kg``."""
+SHARED_FILES = {  # under <data root>/kg
+    "hetionet_nodes": "hetionet/hetionet-v1.0-nodes.tsv",
+    "hetionet_edges": "hetionet/hetionet-v1.0-edges-5k.sif.gz",
+    "disease_ontology": "disease-ontology/HumanDO.obo.gz",
+    "mesh_terms": "mesh/terms.tsv",
+    "mesh_trees": "mesh/tree-numbers.tsv.gz",
+    "gene_info": "entrez-gene/Homo_sapiens.gene_info.gz",
+}
 
-    root: Path
 
-    @property
-    def hetionet_nodes(self) -> Path:
-        return self.root / "hetionet" / "hetionet-v1.0-nodes.tsv"
-
-    @property
-    def hetionet_edges(self) -> Path:
-        return self.root / "hetionet" / "hetionet-v1.0-edges-5k.sif.gz"
-
-    @property
-    def disease_ontology(self) -> Path:
-        return self.root / "disease-ontology" / "HumanDO.obo.gz"
-
-    @property
-    def mesh_terms(self) -> Path:
-        return self.root / "mesh" / "terms.tsv"
-
-    @property
-    def mesh_trees(self) -> Path:
-        return self.root / "mesh" / "tree-numbers.tsv.gz"
-
-    @property
-    def gene_info(self) -> Path:
-        return self.root / "entrez-gene" / "Homo_sapiens.gene_info.gz"
-
-    def check(self) -> None:
-        for name in ("hetionet_nodes", "hetionet_edges", "disease_ontology", "mesh_terms", "mesh_trees", "gene_info"):
-            if not getattr(self, name).is_file():
-                raise KognerError(f"KG source missing: {getattr(self, name)}")
+def shared_sources(root: Path) -> dict[str, Path]:
+    """Paths of the bundled sources, checked to exist."""
+    paths = {name: root / rel for name, rel in SHARED_FILES.items()}
+    for path in paths.values():
+        if not path.is_file():
+            raise KognerError(f"KG source missing: {path}")
+    return paths
 
 
 def mesh_type(trees: Iterable[str]) -> str:
@@ -173,15 +155,15 @@ class GraphBuilder:
         return manifest
 
 
-def _add_shared(builder: GraphBuilder, src: SharedSources) -> dict[str, str]:
-    src.check()
+def _add_shared(builder: GraphBuilder, root: Path) -> dict[str, str]:
+    src = shared_sources(root)
     # Hetionet nodes: every node keeps its Hetionet id ("Kind::identifier")
-    for rec in sources.hetionet_nodes(src.hetionet_nodes):
+    for rec in sources.hetionet_nodes(src["hetionet_nodes"]):
         builder.alias(builder.node(rec.id, rec.type, rec.name, "hetionet"), rec.name, "hetionet:name")
     # Disease Ontology: terms merge with Hetionet's Disease nodes of the same DOID
     mesh_to_do: dict[str, list[int]] = {}
     is_a: list[tuple[int, str]] = []
-    for term in sources.obo_terms(src.disease_ontology):
+    for term in sources.obo_terms(src["disease_ontology"]):
         if term.obsolete or not term.id:
             continue
         row = builder.node(f"Disease::{term.id}", "Disease", term.name or term.id, "disease-ontology")
@@ -200,7 +182,7 @@ def _add_shared(builder: GraphBuilder, src: SharedSources) -> dict[str, str]:
             builder.triple(child, "is_a", target, "disease-ontology")
     # MeSH: merge into Hetionet's Symptom node of the same id, or into the one DO term citing it
     tree_owner: dict[str, int] = {}
-    for desc in sources.mesh_descriptors(src.mesh_terms, src.mesh_trees):
+    for desc in sources.mesh_descriptors(src["mesh_terms"], src["mesh_trees"]):
         cited = mesh_to_do.get(desc.id, [])
         if f"Symptom::{desc.id}" in builder.index:
             row = builder.node(f"Symptom::{desc.id}", "Symptom", desc.name, "mesh")
@@ -222,7 +204,7 @@ def _add_shared(builder: GraphBuilder, src: SharedSources) -> dict[str, str]:
         if child != parent:
             builder.triple(child, "tree_parent", parent, "mesh")
     # Entrez Gene: names and synonyms of Hetionet's genes
-    for gene in sources.gene_info(src.gene_info):
+    for gene in sources.gene_info(src["gene_info"]):
         if (row := builder.index.get(f"Gene::{gene.gene_id}")) is None:
             continue
         builder.alias(row, gene.symbol, "entrez:symbol")
@@ -231,13 +213,12 @@ def _add_shared(builder: GraphBuilder, src: SharedSources) -> dict[str, str]:
         for text in gene.full_names:
             builder.alias(row, text, "entrez:full_name")
     # Hetionet edges (the authors' 5k-per-metaedge sample)
-    for number, rec in enumerate(sources.hetionet_edges(src.hetionet_edges), 2):
+    for number, rec in enumerate(sources.hetionet_edges(src["hetionet_edges"]), 2):
         head, tail = builder.index.get(rec.head), builder.index.get(rec.tail)
         if head is None or tail is None:
-            raise InputError(src.hetionet_edges, number, f"edge endpoint is not a Hetionet node: {rec}")
+            raise InputError(src["hetionet_edges"], number, f"edge endpoint is not a Hetionet node: {rec}")
         builder.triple(head, rec.relation, tail, "hetionet")
-    names = ("hetionet_nodes", "hetionet_edges", "disease_ontology", "mesh_terms", "mesh_trees", "gene_info")
-    return {name: str(getattr(src, name)) for name in names}
+    return {name: str(path) for name, path in src.items()}
 
 
 def _add_user(builder: GraphBuilder, folder: Path) -> dict[str, str]:
@@ -276,7 +257,7 @@ def build_graph(out: Path, shared: Path | None = None, user: Iterable[Path] = ()
         builder = GraphBuilder(tmp)
         inputs: dict[str, str] = {}
         if shared is not None:
-            inputs |= _add_shared(builder, SharedSources(shared))
+            inputs |= _add_shared(builder, shared)
         for folder in user:
             inputs |= {f"{folder.name}/{k}": v for k, v in _add_user(builder, folder).items()}
         manifest = builder.finish(inputs, time.perf_counter() - started)
