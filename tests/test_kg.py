@@ -18,65 +18,13 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from kogner.encoder import tiny_encoder_config
 from kogner.kg.abbreviations import best_long_form, find_abbreviations
-from kogner.kg.build import build_graph
 from kogner.kg.gnn import GNNConfig, GraphEncoder, graph_data
 from kogner.kg.graph import KnowledgeGraph
-from kogner.kg.linker import Linker
 from kogner.kg.linkpred import filtered_ranks, split_triples
 from kogner.kg.normalize import normalize
-from kogner.kg.teacher import EmbedConfig, Teacher, embed
+from kogner.kg.teacher import Teacher
 from kogner.kg.transr import TransR, TransRConfig, train_transr, transr_interaction
-
-SLICE_RELATIONS = ("DaG", "CtD", "DrD", "DlA", "DpS", "CpD")
-
-
-@pytest.fixture(scope="session")
-def built(root, tmp_path_factory) -> Path:
-    """The graph built from every shared source (about 2 s)."""
-    out = tmp_path_factory.mktemp("kg") / "graph"
-    build_graph(out, root / "kg")
-    return out
-
-
-@pytest.fixture(scope="session")
-def graph(built) -> KnowledgeGraph:
-    return KnowledgeGraph(built)
-
-
-@pytest.fixture(scope="session")
-def linker(graph) -> Linker:
-    return Linker(graph)
-
-
-@pytest.fixture(scope="session")
-def slice_dir(graph, tmp_path_factory) -> Path:
-    """A real slice as a user KG (nodes/aliases/triples TSV): the edges of six disease metaedges."""
-    heads, codes, tails, names = graph.triples
-    keep = np.isin(codes, [names.index(r) for r in SLICE_RELATIONS])
-    rows = sorted(set(heads[keep].tolist()) | set(tails[keep].tolist()))
-    folder = tmp_path_factory.mktemp("slice") / "hetionet-slice"
-    folder.mkdir()
-    with open(folder / "nodes.tsv", "w") as fh:
-        fh.write("id\ttype\tname\n")
-        fh.writelines(f"{graph.ids[i]}\t{graph.types[i]}\t{graph.names[i]}\n" for i in rows)
-    with open(folder / "aliases.tsv", "w") as fh:
-        fh.write("text\tnode\tsource\n")
-        fh.writelines(f"{graph.names[i].upper()}\t{graph.ids[i]}\tupper\n" for i in rows[:50])
-    with open(folder / "triples.tsv", "w") as fh:
-        fh.write("head\trelation\ttail\n")
-        for h, c, t in zip(heads[keep], codes[keep], tails[keep], strict=True):
-            fh.write(f"{graph.ids[h]}\t{names[c]}\t{graph.ids[t]}\n")
-    return folder
-
-
-@pytest.fixture(scope="session")
-def slice_kg(slice_dir, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("slicekg") / "graph"
-    build_graph(out, None, [slice_dir])
-    return out
-
 
 # ---------------------------------------------------------------- build: counts against the sources
 
@@ -259,12 +207,6 @@ def test_gnn_forward_and_backward_on_a_pyg_graph_of_the_slice(slice_kg, kind):
     assert all(p.grad is not None for p in encoder.parameters() if p.requires_grad)
 
 
-@pytest.fixture(scope="session")
-def teacher_result(slice_kg):
-    config = EmbedConfig(transr=TransRConfig(epochs=2), gnn=GNNConfig(steps=3, hidden=32), eval_triples=100)
-    return embed(slice_kg, config, encoder_config=tiny_encoder_config(30522, hidden=32))
-
-
 def test_cached_teacher_vectors_reload_bit_identical(slice_kg, teacher_result):
     teacher = Teacher(slice_kg)
     saved = teacher_result.tensors
@@ -275,11 +217,11 @@ def test_cached_teacher_vectors_reload_bit_identical(slice_kg, teacher_result):
     assert torch.equal(by_id[0], by_id[1])
 
 
-def test_type_vectors_have_the_node_layout(slice_kg, teacher_result, monkeypatch):
+def test_type_vectors_have_the_node_layout(slice_kg, teacher_result):
     teacher = Teacher(slice_kg)
-    monkeypatch.setattr(teacher, "_text", lambda label: torch.ones(32))  # the slice was embedded by a tiny encoder
-    disease = teacher.type_vector("disease")
+    disease = teacher.type_vector("disease")  # a registered label text: its text vector was stored by embed
     assert disease.shape == (teacher.dim,)
+    assert torch.equal(disease[:32], teacher_result.tensors["label_text"][teacher.index["labels"].index("disease")])
     rows = [row for row, kind in enumerate(teacher.kg.types) if kind in ("Disease", "Symptom")]
     mean = teacher.vectors(rows)[:, 32:].mean(0)
     assert torch.allclose(disease[32:], mean, atol=1e-6)

@@ -120,7 +120,7 @@ class KeywordStudent(torch.nn.Module):
     def label_vectors(self, input_ids, attention_mask):
         return torch.zeros(len(input_ids), 1)
 
-    def forward(self, batch: TextBatch, label_vectors) -> StudentOutput:
+    def forward(self, batch: TextBatch, label_vectors, knowledge=None) -> StudentOutput:
         ids = torch.gather(batch.input_ids, 1, batch.word_starts)  # first subword of each word
         b, w = ids.shape
         logits = torch.full((b, w, self.config.max_width, len(label_vectors)), -20.0)

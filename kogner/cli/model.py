@@ -32,8 +32,11 @@ def train(
     seed: Annotated[int | None, typer.Option()] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 ... (default: cuda if available).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/last with its optimizer state.")] = False,
+    kg: Annotated[Path | None, typer.Option(help="A built KG with its teacher (kogner kg build + embed).")] = None,
+    distill: Annotated[float | None, typer.Option(help="Distillation weight lambda (needs --kg).")] = None,
+    augment: Annotated[bool, typer.Option(help="Entity-aware augmentation from KG matches (needs --kg).")] = False,
 ) -> None:
-    """Train the span student on one or more corpora."""
+    """Train the span student on one or more corpora (with --kg: KoGNER distillation and augmentation)."""
     from kogner.model.config import ModelConfig
     from kogner.train.trainer import TrainConfig, Trainer
 
@@ -42,7 +45,8 @@ def train(
     overrides = {
         "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "lr_encoder": lr_encoder,
         "lr_heads": lr_heads, "eval_every": eval_every, "max_train_sentences": max_train_sentences,
-        "seed": seed, "device": device,
+        "seed": seed, "device": device, "kg": str(kg) if kg else None, "distill_lambda": distill,
+        "augment": augment or None,
     }  # fmt: skip
     options.update({k: v for k, v in overrides.items() if v is not None})
     options.update(corpora=corpora, output=str(output))
@@ -69,6 +73,7 @@ def predict(
     tokenizer: TokenizerOpt = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     nested: Annotated[bool, typer.Option(help="Allow nested entities.")] = False,
+    kg: Annotated[Path | None, typer.Option(help="A built KG with its teacher: entities get KG ids.")] = None,
 ) -> None:
     """Annotate a file with a trained model (long documents are windowed, never truncated)."""
     from kogner.data.formats import read_corpus, write_corpus
@@ -81,7 +86,7 @@ def predict(
         documents = [text_to_document(src.stem, text, _tokenizer(tokenizer) or "word")]
     else:
         documents = read_corpus(src, fmt, tokenizer=_tokenizer(tokenizer)).documents
-    kogner = KoGNER.from_pretrained(model)
+    kogner = KoGNER.from_pretrained(model, kg=kg)
     predicted = kogner.predict_documents(
         documents, label_spec, threshold=threshold, batch_size=batch_size, flat=not nested
     )

@@ -63,7 +63,8 @@ class Linker:
         kg = self.kg
         return Candidate(node, kg.ids[node], kg.names[node], kg.types[node], round(float(score), 4), method)
 
-    def _exact(self, key: str, types: set[str] | None) -> list[int]:
+    def exact(self, key: str, types: set[str] | None) -> list[int]:
+        """Nodes (of ``types``) having the normalised ``key`` as an alias, best source first."""
         i = self.key_index.get(key)
         nodes = self.key_nodes[i] if i is not None else []
         return [n for n in nodes if types is None or self.kg.types[n] in types]
@@ -118,10 +119,10 @@ class Linker:
             if text in abbreviations:
                 long = normalize(abbreviations[text])
                 found += [
-                    self._candidate(n, EXACT * ABBREVIATION_FACTOR, "abbreviation") for n in self._exact(long, wanted)
+                    self._candidate(n, EXACT * ABBREVIATION_FACTOR, "abbreviation") for n in self.exact(long, wanted)
                 ]
             seen = {c.node for c in found}
-            found += [self._candidate(n, EXACT, "exact") for n in self._exact(normalize(text), wanted) if n not in seen]
+            found += [self._candidate(n, EXACT, "exact") for n in self.exact(normalize(text), wanted) if n not in seen]
             results.append(found[:k])
             if len(found) < k:
                 fallback.append(i)
@@ -138,7 +139,7 @@ class Linker:
 
     def is_alias(self, text: str, types: Iterable[str] | None = None) -> bool:
         """Whether ``text`` is, after normalisation, exactly an alias of a node (of the given types)."""
-        return bool(self._exact(normalize(text), set(types) if types is not None else None))
+        return bool(self.exact(normalize(text), set(types) if types is not None else None))
 
     def nearest_score(self, text: str, types: Iterable[str] | None = None) -> float:
         """Cosine of the most similar alias (of the given types), however low: used to classify misses."""

@@ -88,6 +88,8 @@ def embed(
 
     type_names = list(_type_rows(kg))
     type_text = embedder(type_names)
+    label_names = sorted(KG_TYPES)  # the label texts of the registered corpora: no encoder needed to look them up
+    label_text = embedder(label_names)
     nodes = torch.cat([text, spatial, logical], 1)
     type_vectors = torch.stack(
         [
@@ -103,7 +105,8 @@ def embed(
         "types": type_names,
         "type_counts": [len(rows) for rows in _type_rows(kg).values()],
         "label_types": {label: list(kinds) for label, kinds in KG_TYPES.items()},
-        "encoder": config.encoder,
+        "labels": label_names,
+        "encoder": config.encoder if encoder_config is None else None,  # None: random test weights, not reloadable
         "config": asdict(config),
         "relations": relations,
         "kg_build_seconds": kg.manifest.get("build_seconds"),
@@ -112,7 +115,7 @@ def embed(
         "timings": {k: round(v, 2) for k, v in timings.items()},
     }
     tensors = {"text": text, "spatial": spatial, "logical": logical, "type_vectors": type_vectors}
-    tensors["type_text"] = type_text
+    tensors["type_text"], tensors["label_text"] = type_text, label_text
     tensors = {k: v.contiguous().float() for k, v in tensors.items()}
     with atomic_dir(Path(kg_folder) / TEACHER_DIR) as tmp:
         save_file(tensors, tmp / "vectors.safetensors")
@@ -141,7 +144,7 @@ class Teacher:
         if self.index["kg_nodes_checksum"] != _checksum(self.kg):
             raise KognerError(f"{folder}: the teacher was computed for another build of the graph; embed again")
         with safe_open(folder / "vectors.safetensors", framework="pt") as fh:  # memory-mapped read
-            self._parts = {name: fh.get_tensor(name) for name in (*PARTS, "type_vectors", "type_text")}
+            self._parts = {name: fh.get_tensor(name) for name in fh.keys()}  # noqa: SIM118 (not a dict)
         self.types: list[str] = self.index["types"]
         self.dim: int = self.index["dim"]
         self._embedder: TextEmbedder | None = None
@@ -153,6 +156,10 @@ class Teacher:
         return torch.cat([self._parts[p][rows] for p in PARTS], 1)
 
     def _text(self, label: str) -> torch.Tensor:
+        if label in self.index["labels"]:
+            return self._parts["label_text"][self.index["labels"].index(label)]
+        if self.index["encoder"] is None:
+            raise KognerError(f"the teacher's text encoder cannot be reloaded to embed {label!r}")
         if self._embedder is None:
             self._embedder = TextEmbedder(self.index["encoder"])
         return self._embedder([label])[0]

@@ -20,9 +20,12 @@ from kogner.data.tokenize import TokenizerName, text_to_document
 from kogner.encoder import encoder_config_dict, load_encoder, load_tokenizer
 from kogner.errors import KognerError
 from kogner.io import atomic_dir
+from kogner.kg.abbreviations import find_abbreviations
+from kogner.kg.graph import default_kg_dir
 from kogner.model.collate import collate_words, subword_counts
 from kogner.model.config import ModelConfig
 from kogner.model.decode import Candidate, candidates, greedy_flat, greedy_nested, merge_windows
+from kogner.model.knowledge import Knowledge
 from kogner.model.student import SpanStudent
 from kogner.model.windows import plan_windows
 
@@ -66,6 +69,7 @@ class KoGNER:
         self.label_tokenizer = label_tokenizer or tokenizer
         self.train_labels = train_labels or {}
         self._label_cache: dict[str, torch.Tensor] = {}
+        self.knowledge: Knowledge | None = None  # a KG + teacher: augmentation input and KG ids on entities
 
     @property
     def config(self) -> ModelConfig:
@@ -91,8 +95,14 @@ class KoGNER:
         return cls(SpanStudent(config, encoder, label_encoder), tokenizer, label_tokenizer)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path, device: str | torch.device | None = None) -> KoGNER:
-        """Load a kogner checkpoint directory; any other name is taken as an encoder to start from."""
+    def from_pretrained(
+        cls, name_or_path: str | Path, device: str | torch.device | None = None, kg: str | Path | None = None
+    ) -> KoGNER:
+        """Load a kogner checkpoint directory; any other name is taken as an encoder to start from.
+
+        ``kg`` attaches a built KG folder (entities then carry KG ids); a model trained with augmentation
+        needs one and defaults to the folder it was trained with, then to ``$KOGNER_KG``.
+        """
         path = Path(name_or_path)
         if not (path / WEIGHTS).is_file():
             if path.exists():
@@ -108,7 +118,22 @@ class KoGNER:
         train_labels = json.loads((path / LABELS).read_text()) if (path / LABELS).is_file() else {}
         model = cls(student, tokenizer, label_tokenizer, train_labels)
         model.student.eval()
+        if config.augment:
+            model.attach_kg(kg or config.kg or default_kg_dir())
+        elif kg is not None:
+            model.attach_kg(kg)
         return model.to(device) if device else model
+
+    def attach_kg(self, kg_folder: str | Path) -> KoGNER:
+        """Use a built KG with its teacher: entities get KG ids, and an augmented model gets its input."""
+        knowledge = Knowledge(kg_folder)
+        if self.config.augment and knowledge.dim != self.config.teacher_dim:
+            raise KognerError(
+                f"{kg_folder}: teacher vectors have {knowledge.dim} dims, the model was trained with "
+                f"{self.config.teacher_dim}; use the KG it was trained with"
+            )
+        self.knowledge = knowledge
+        return self
 
     def save_pretrained(self, path: str | Path) -> None:
         """Write an atomic, self-contained checkpoint directory (safetensors weights, JSON config, tokenizers)."""
@@ -193,25 +218,43 @@ class KoGNER:
         found: list[list[tuple[int, list[Candidate]]]] = [[] for _ in sequences]
         order = sorted(range(len(pieces)), key=lambda j: -len(pieces[j][2]))  # longest first: see _batches
         for chunk in _batches([pieces[j] for j in order], batch_size, max_batch_words):
-            batch = collate_words(self.tokenizer, [p[2] for p in chunk], self.config.max_subwords).to(self.device)
-            probs = torch.sigmoid(self.student(batch, vectors).logits.float()).cpu()
+            words = [p[2] for p in chunk]
+            batch = collate_words(self.tokenizer, words, self.config.max_subwords).to(self.device)
+            probs = torch.sigmoid(self.student(batch, vectors, self._knowledge(words)).logits.float()).cpu()
             for row, (i, first, words) in enumerate(chunk):
                 found[i].append((first, candidates(probs[row], labels, len(words), threshold, multi_label)))
         decode = greedy_flat if flat else greedy_nested
         return [decode(merge_windows(per)) for per in found]
 
+    def _knowledge(self, words: Sequence[Sequence[str]]) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Teacher vectors of the dictionary matches in a batch (augmented models only)."""
+        if not self.config.augment:
+            return None
+        if self.knowledge is None:
+            raise KognerError("this model was trained with KG augmentation; attach its KG with attach_kg(folder)")
+        vectors, mask = self.knowledge.tensors([self.knowledge.matches(w) for w in words], max(map(len, words)))
+        return vectors.to(self.device), mask.to(self.device)
+
     def predict_documents(self, documents: Sequence[Document], labels: Labels, **kwargs) -> list[Document]:
-        """Copies of ``documents`` whose sentences carry the predicted entities (named by ``labels``' keys)."""
+        """Copies of ``documents`` whose sentences carry the predicted entities (named by ``labels``' keys),
+        with KG ids when a KG is attached."""
         names = _label_map(labels)
         sentences = [s for d in documents for s in d.sentences]
         results = iter(self.predict_words([s.tokens for s in sentences], list(names), **kwargs))
-        return [
-            d.with_sentences(
-                s.with_entities(Entity(a, b, names[t], round(p, 6)) for a, b, t, p in next(results))
-                for s in d.sentences
-            )
-            for d in documents
-        ]
+        out = []
+        for doc in documents:
+            abbreviations = find_abbreviations(doc.text) if self.knowledge else None
+            new = []
+            for sent in doc.sentences:
+                entities = []
+                for a, b, text, p in next(results):
+                    entity = Entity(a, b, names[text], round(p, 6))
+                    if self.knowledge and (link := self.knowledge.link(sent.entity_text(entity), text, abbreviations)):
+                        entity = Entity(a, b, names[text], round(p, 6), *link)
+                    entities.append(entity)
+                new.append(sent.with_entities(entities))
+            out.append(doc.with_sentences(new))
+        return out
 
     def predict(
         self,

@@ -24,12 +24,17 @@ class ModelConfig:
     label_encoder: str | None = None  # a second encoder for label texts when not shared
     max_subwords: int = 512  # encoder limit per window, special tokens included
     window_overlap: int = 16  # words shared by consecutive windows of an over-long sentence (>= max_width)
+    teacher_dim: int = 0  # > 0: projections of label and span vectors onto the KG teacher (distillation)
+    augment: bool = False  # inject teacher vectors of dictionary-matched mentions into the word states
+    kg: str | None = None  # the built KG folder whose teacher the model was trained with
     encoder_config: dict[str, Any] | None = field(default=None, repr=False)
     label_encoder_config: dict[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.window_overlap < self.max_width:
             raise ValueError(f"window_overlap ({self.window_overlap}) must be >= max_width ({self.max_width})")
+        if self.augment and not self.teacher_dim:
+            raise ValueError("augment needs teacher_dim (the size of the KG teacher's vectors)")
         if self.word_pooling not in ("first", "mean"):
             raise ValueError(f"word_pooling must be 'first' or 'mean', not {self.word_pooling!r}")
 

@@ -48,6 +48,13 @@ class SpanStudent(nn.Module):
         self.span_head = ffn(2 * d + config.width_dim, 2 * config.head_dim, config.head_dim, config.dropout)
         self.label_head = ffn(d_label, 2 * config.head_dim, config.head_dim, config.dropout)
         self.dropout = nn.Dropout(config.dropout)
+        t = config.teacher_dim
+        # distillation: student label/span vectors -> the teacher's space (unused at inference)
+        self.distill_label = nn.Linear(config.head_dim, t) if t else None
+        self.distill_span = nn.Linear(config.head_dim, t) if t else None
+        # augmentation: a gated projection of a matched mention's teacher vector, added to its words' states
+        self.kg_in = nn.Linear(t, d) if config.augment else None
+        self.kg_gate = nn.Linear(2 * d, d) if config.augment else None
 
     def word_states(self, batch: TextBatch) -> torch.Tensor:
         hidden = self.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
@@ -86,8 +93,20 @@ class SpanStudent(nn.Module):
         hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         return self.label_head(mean_pool(hidden, attention_mask))
 
-    def forward(self, batch: TextBatch, label_vectors: torch.Tensor) -> StudentOutput:
-        words = self.dropout(self.word_states(batch))
+    def inject(self, words: torch.Tensor, kg_vectors: torch.Tensor, kg_mask: torch.Tensor) -> torch.Tensor:
+        """``words + gate * W v`` on words inside a matched mention (``kg_mask``), ``v`` its teacher vector."""
+        injected = self.kg_in(kg_vectors)
+        gate = torch.sigmoid(self.kg_gate(torch.cat([words, injected], -1)))
+        return words + gate * injected * kg_mask.unsqueeze(-1).to(words.dtype)
+
+    def forward(
+        self, batch: TextBatch, label_vectors: torch.Tensor, knowledge: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> StudentOutput:
+        """``knowledge`` = (teacher vectors (B, W, T), mask (B, W)) of dictionary-matched words, when augmenting."""
+        words = self.word_states(batch)
+        if self.kg_in is not None and knowledge is not None:
+            words = self.inject(words, *knowledge)
+        words = self.dropout(words)
         spans = self.span_vectors(words)
         logits = torch.einsum("bwkh,lh->bwkl", spans, label_vectors)
         mask = span_mask(batch.n_words, words.size(1), self.config.max_width).to(words.device)
@@ -99,3 +118,22 @@ def span_loss(output: StudentOutput, targets: torch.Tensor) -> torch.Tensor:
     cells = output.span_mask.unsqueeze(-1).expand_as(output.logits)
     loss = nn.functional.binary_cross_entropy_with_logits(output.logits[cells], targets[cells], reduction="sum")
     return loss / output.logits.size(0)
+
+
+def distill_loss(
+    student: SpanStudent,
+    output: StudentOutput,
+    label_targets: torch.Tensor | None,
+    span_index: torch.Tensor | None,
+    span_targets: torch.Tensor | None,
+) -> torch.Tensor:
+    """MSE between projected student vectors and teacher vectors: every label against its type vector
+    (``label_targets`` (L, T)), and the spans ``span_index`` (M, 3: batch, start, width - 1) of gold
+    mentions linked to KG nodes against those nodes' vectors (``span_targets`` (M, T))."""
+    loss = output.logits.new_zeros(())
+    if label_targets is not None:
+        loss = loss + nn.functional.mse_loss(student.distill_label(output.label_vectors), label_targets)
+    if span_index is not None and len(span_index):
+        spans = output.span_vectors[span_index[:, 0], span_index[:, 1], span_index[:, 2]]
+        loss = loss + nn.functional.mse_loss(student.distill_span(spans), span_targets)
+    return loss

@@ -23,8 +23,10 @@ from kogner.io import atomic_dir, atomic_open
 from kogner.model.api import KoGNER
 from kogner.model.collate import collate_words, span_targets
 from kogner.model.config import ModelConfig
+from kogner.model.knowledge import Knowledge
 from kogner.model.student import span_loss
 from kogner.train.batching import CorpusData, plan_epoch, read_training_corpus, window_long_sentences
+from kogner.train.knowledge import KGTraining
 
 
 @dataclass
@@ -50,6 +52,10 @@ class TrainConfig:
     max_devel_sentences: int | None = 500
     threshold: float = 0.5
     device: str | None = None
+    kg: str | None = None  # a built KG folder with its teacher (kogner kg build + embed)
+    distill_lambda: float = 0.0  # weight of the distillation MSE (0 = off)
+    augment: bool = False  # inject teacher vectors of dictionary-matched mentions
+    link_threshold: float = 0.8  # linker score a gold mention needs to become a distillation target
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -86,7 +92,16 @@ class Trainer:
         self.config = config
         self.out = Path(config.output)
         torch.manual_seed(config.seed)
+        knowledge = None
+        if config.augment or config.distill_lambda > 0:
+            if not config.kg:
+                raise KognerError("distillation and augmentation need a KG with its teacher (--kg FOLDER)")
+            knowledge = Knowledge(config.kg, config.link_threshold)
+            model_config = model_config or ModelConfig()
+            model_config.teacher_dim, model_config.augment = knowledge.dim, config.augment
+            model_config.kg = str(Path(config.kg).resolve())
         self.model = model or KoGNER.from_config(model_config or ModelConfig())
+        self.model.knowledge = knowledge or self.model.knowledge
         device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(device)
         self.corpora: list[CorpusData] = [
@@ -98,6 +113,7 @@ class Trainer:
         self.model.train_labels = {c.name: c.labels for c in self.corpora}
         for corpus in self.corpora:
             corpus.train = window_long_sentences(corpus.train, self.model.windows)
+        self.kg = KGTraining(knowledge, self.corpora, self.model.config.max_width) if knowledge else None
         student = self.model.student
         encoder_params = [p for n, p in student.named_parameters() if n.startswith(("encoder.", "label_encoder."))]
         head_params = [p for n, p in student.named_parameters() if not n.startswith(("encoder.", "label_encoder."))]
@@ -151,8 +167,9 @@ class Trainer:
             fh.write(json.dumps(record) + "\n")
 
     # ---------------------------------------------------------------- steps
-    def train_step(self, corpus: CorpusData, indices: tuple[int, ...], labels: tuple[str, ...]) -> float:
+    def train_step(self, ci: int, indices: tuple[int, ...], labels: tuple[str, ...]) -> float:
         model, cfg = self.model, self.model.config
+        corpus = self.corpora[ci]
         sentences = [corpus.train[i] for i in indices]
         words = [s.tokens for s in sentences]
         entities = [[Entity(e.start, e.end, corpus.labels[e.label]) for e in s.entities] for s in sentences]
@@ -160,9 +177,13 @@ class Trainer:
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if model.device.type == "cuda" else nullcontext()
         with autocast:
             label_vectors = model.student.label_vectors(**model.tokenize_labels(labels))
-            output = model.student(batch, label_vectors)
+            width = batch.word_mask.size(1)
+            knowledge = self.kg.inputs(ci, indices, width, model.device) if self.kg and cfg.augment else None
+            output = model.student(batch, label_vectors, knowledge)
         targets = span_targets(entities, labels, batch.word_mask.size(1), cfg.max_width).to(model.device)
         loss = span_loss(output, targets.to(output.logits.dtype).float())
+        if self.kg is not None and self.config.distill_lambda > 0:
+            loss = loss + self.config.distill_lambda * self.kg.loss(model.student, output, ci, indices, labels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.student.parameters(), self.config.grad_clip)
@@ -200,7 +221,7 @@ class Trainer:
             plans = plan_epoch(self.corpora, cfg.batch_size, cfg.negatives, cfg.seed, state.epoch)
             while state.batch_in_epoch < len(plans):
                 plan = plans[state.batch_in_epoch]
-                loss = self.train_step(self.corpora[plan.corpus], plan.sentences, plan.labels)
+                loss = self.train_step(plan.corpus, plan.sentences, plan.labels)
                 state.step += 1
                 state.batch_in_epoch += 1
                 state.examples_seen += len(plan.sentences)

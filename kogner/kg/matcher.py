@@ -1,0 +1,55 @@
+"""Dictionary matching of KG aliases in running text (word n-grams, longest match first). These matches,
+never gold labels, are the mentions whose KG vectors entity-aware augmentation injects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from kogner.kg.graph import KG_TYPES
+from kogner.kg.linker import Linker
+from kogner.kg.normalize import normalize
+
+STOPWORDS = frozenset((
+    "a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
+    "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her", "his", "how", "if", "in", "into",
+    "is", "it", "its", "may", "more", "most", "no", "not", "of", "on", "or", "our", "over", "per", "she", "so",
+    "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "under",
+    "up", "was", "we", "were", "what", "when", "which", "while", "who", "will", "with", "would",
+))  # fmt: skip
+NER_KG_TYPES = frozenset(kind for kinds in KG_TYPES.values() for kind in kinds)
+
+
+class DictionaryMatcher:
+    """Finds non-overlapping word spans whose normalised text is exactly a KG alias of the given types.
+
+    Short single words must look like names (``BRCA1``, ``TNF``: a capital or a digit) so that aliases
+    such as ``cat`` or ``impact`` (gene symbols) do not fire on ordinary words.
+    """
+
+    def __init__(self, linker: Linker, types: Iterable[str] = NER_KG_TYPES, max_words: int = 6) -> None:
+        self.linker, self.types, self.max_words = linker, set(types), max_words
+
+    def _accept(self, words: Sequence[str], key: str) -> bool:
+        if len(key) < 3 or key in STOPWORDS or key.isdigit():
+            return False
+        if not (any(c.isalnum() for c in words[0]) and any(c.isalnum() for c in words[-1])):
+            return False  # a span starts and ends on a word, not on punctuation
+        if len(words) == 1 and len(key) <= 5:
+            return any(c.isupper() or c.isdigit() for c in words[0][1:]) or words[0].isupper()
+        return True
+
+    def find(self, words: Sequence[str]) -> list[tuple[int, int, int]]:
+        """``(start, end, node row)`` per match, ``end`` exclusive, left to right."""
+        found, i, n = [], 0, len(words)
+        while i < n:
+            for j in range(min(n, i + self.max_words), i, -1):
+                key = normalize(" ".join(words[i:j]))
+                if key and self._accept(words[i:j], key):
+                    nodes = self.linker.exact(key, self.types)
+                    if nodes:
+                        found.append((i, j, nodes[0]))
+                        i = j
+                        break
+            else:
+                i += 1
+        return found

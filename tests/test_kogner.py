@@ -1,0 +1,100 @@
+"""KoGNER proper: distillation into the student, entity-aware augmentation, KG ids on predictions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kogner.data import Document, read_corpus, write_corpus
+from kogner.encoder import load_encoder, load_tokenizer, tiny_encoder_config
+from kogner.errors import KognerError
+from kogner.kg.matcher import DictionaryMatcher
+from kogner.model import KoGNER, ModelConfig
+from kogner.model.student import SpanStudent, StudentOutput, distill_loss
+from kogner.train.trainer import TrainConfig, Trainer
+
+LABELS = {"Disease": "disease"}
+
+
+def test_the_matcher_finds_aliases_but_not_ordinary_words_or_punctuation(linker):
+    sentence = "Germline BRCA1 mutations cause breast cancer ; the cat was treated with cisplatin ."
+    words = sentence.split()
+    found = {" ".join(words[a:b]): linker.kg.types[n] for a, b, n in DictionaryMatcher(linker).find(words)}
+    assert found == {"BRCA1": "Gene", "breast cancer": "Disease", "cisplatin": "Compound"}
+
+
+def _student(**overrides) -> SpanStudent:
+    config = ModelConfig(encoder_config=tiny_encoder_config(100, hidden=16), head_dim=8, **overrides)
+    return SpanStudent(config, load_encoder(config.encoder, config.encoder_config)).eval()
+
+
+def test_augmentation_changes_only_the_matched_words():
+    torch.manual_seed(0)
+    student = _student(teacher_dim=6, augment=True)
+    words = torch.randn(1, 5, 16)
+    mask = torch.tensor([[False, True, True, False, False]])
+    out = student.inject(words, torch.randn(1, 5, 6), mask)
+    assert torch.equal(out[0, [0, 3, 4]], words[0, [0, 3, 4]])
+    assert not torch.allclose(out[0, 1:3], words[0, 1:3])
+
+
+def test_distill_loss_is_the_mse_of_projected_labels_and_linked_spans():
+    torch.manual_seed(0)
+    student = _student(teacher_dim=6)
+    spans, labels = torch.randn(2, 4, 12, 8), torch.randn(3, 8)
+    output = StudentOutput(torch.zeros(2, 4, 12, 3), spans, labels, torch.ones(2, 4, 12, dtype=torch.bool), None)
+    label_t, span_t = torch.randn(3, 6), torch.randn(1, 6)
+    index = torch.tensor([[1, 2, 0]])  # batch 1, span starting at word 2, one word wide
+    expected = torch.mean((student.distill_label(labels) - label_t) ** 2) + torch.mean(
+        (student.distill_span(spans[1, 2, 0]) - span_t[0]) ** 2
+    )
+    assert torch.allclose(distill_loss(student, output, label_t, index, span_t), expected)
+
+
+@pytest.fixture(scope="module")
+def kogner_run(root, slice_kg, teacher_result, tmp_path_factory):
+    """A tiny student trained with distillation and augmentation on 32 real NCBI sentences."""
+    sents = [s for s in read_corpus(root / "ner/NCBI-disease/train.tsv").sentences if s.entities][:32]
+    path = tmp_path_factory.mktemp("kogner") / "slice.tsv"
+    write_corpus([Document.from_sentences("slice", sents)], path)
+    out = tmp_path_factory.mktemp("run")
+    config = TrainConfig(
+        corpora=[str(path)], labels={str(path): LABELS}, output=str(out), epochs=3, batch_size=8,
+        lr_encoder=3e-3, lr_heads=3e-3, eval_every=1000, seed=1, kg=str(slice_kg), distill_lambda=1.0, augment=True,
+    )  # fmt: skip
+    vocab = load_tokenizer("all-MiniLM-L6-v2").vocab_size
+    trainer = Trainer(config, ModelConfig(encoder_config=tiny_encoder_config(vocab, hidden=32), head_dim=32))
+    trainer.fit()
+    return trainer, out, [Document.from_sentences("slice", sents)]
+
+
+def test_training_with_distillation_and_augmentation_records_the_kg(kogner_run, teacher_result):
+    trainer, out, _ = kogner_run
+    kg = trainer.model.knowledge.teacher.kg
+    links = [node for sent in trainer.kg.links[0] for _, _, node in sent]  # gold mentions -> distillation targets
+    assert links and all(kg.types[n] in ("Disease", "Symptom") for n in links)
+    assert sum(map(len, trainer.kg.matches[0])) >= len(links)  # dictionary matches: augmentation input
+    config = KoGNER.from_pretrained(out / "best", kg=trainer.config.kg).config
+    assert (config.teacher_dim, config.augment) == (teacher_result.index["dim"], True)
+
+
+def test_an_augmented_model_reloads_with_its_kg_and_predicts_the_same(kogner_run):
+    trainer, out, docs = kogner_run
+    trainer.model.student.load_state_dict(KoGNER.from_pretrained(out / "best").student.state_dict())
+    loaded = KoGNER.from_pretrained(out / "best")  # finds the KG it was trained with
+    assert loaded.predict_documents(docs, LABELS) == trainer.model.predict_documents(docs, LABELS)
+
+
+def test_an_augmented_model_without_its_kg_is_a_clear_error(kogner_run, tmp_path):
+    _, out, _ = kogner_run
+    with pytest.raises(KognerError, match="not a built KG"):
+        KoGNER.from_pretrained(out / "best", kg=tmp_path)
+
+
+def test_predicted_entities_carry_kg_ids_when_a_kg_is_attached(kogner_run, slice_kg):
+    _, out, _ = kogner_run
+    model = KoGNER.from_pretrained(out / "best", kg=slice_kg)
+    model.knowledge.link_threshold = 0.0
+    preds = model.predict("Patients with breast cancer and ovarian cancer were studied.", LABELS, threshold=0.0)[0]
+    linked = [p for p in preds if p.kg_id]
+    assert linked and all(p.kg_id in model.knowledge.teacher.kg.index for p in linked)
