@@ -367,6 +367,7 @@ def run(args: argparse.Namespace) -> None:
                     "train_examples_per_s": rates[key], "predict_sentences_per_s": speed[key],
                     "speed_sentences": len(sequences), "peak_rss_mib": rss, "trained_on": corpus,
                     "timing": "quiet pass (--measure)" if args.measure else "during training run",
+                    "timing_command": base["command"],
                 }  # fmt: skip
                 print(f"  {setting} {dataset} {system.name}: F1 {100 * result['f1']:.1f}, {speed[key]:.1f} sent/s")
                 records.append(record)

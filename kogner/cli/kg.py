@@ -113,7 +113,7 @@ def _row(candidate) -> list:
 def embed(
     kg: KgOpt = None,
     gnn: Annotated[str, typer.Option(help="Graph network: rgcn or transformer.")] = "rgcn",
-    gnn_steps: Annotated[int, typer.Option(min=1)] = 150,
+    gnn_steps: Annotated[int, typer.Option(min=1)] = 50,
     transr_epochs: Annotated[int, typer.Option(min=1)] = 20,
     encoder: Annotated[str | None, typer.Option(help="Text encoder name or path (default: offline MiniLM).")] = None,
     seed: int = 0,

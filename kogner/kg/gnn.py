@@ -22,7 +22,7 @@ class GNNConfig:
     hidden: int = 128
     bases: int = 8  # R-GCN basis decomposition
     heads: int = 2  # graph transformer attention heads
-    steps: int = 150
+    steps: int = 50
     batch_size: int = 8192
     lr: float = 1e-2
     dropout: float = 0.1

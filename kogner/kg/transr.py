@@ -22,7 +22,7 @@ class TransRConfig:
     dim: int = 64
     relation_dim: int = 32
     epochs: int = 20
-    batch_size: int = 2048
+    batch_size: int = 512
     lr: float = 5e-3
     margin: float = 1.0
     negatives: int = 4

@@ -1,0 +1,132 @@
+"""Does the KG help? Variants x settings x corpora x seeds, one JSON line per run, resumable in pieces.
+
+Variants: ``student`` (no KG), ``+distill`` (distillation only), ``+augment`` (augmentation only), ``kogner``
+(both). Settings: ``supervised`` (train and test on one corpus) and ``zero-shot`` (train on the other three
+corpora, test on the held-out one with its label texts). Each run appends a record to
+``benchmarks/results/ablation.jsonl`` holding F1, per-type F1, F1 on test mentions that are / are not exact KG
+aliases (the leakage audit), per-sentence counts (for paired bootstrap tests in the report), examples seen,
+the schedule, device and commit. A run whose (variant, setting, corpus, seed, schedule) is already there is
+skipped, so the grid can be filled on different machines and days. Aggregate with ``ablation_report.py``::
+
+    python benchmarks/ablation.py --kg runs/kg --corpora ncbi-disease --seeds 1 --examples 4800
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from common import provenance
+
+from kogner.data.corpora import CORPORA
+from kogner.data.formats import read_corpus
+from kogner.data.records import Document
+from kogner.evaluate.bootstrap import sentence_counts
+from kogner.evaluate.metrics import evaluate_documents
+from kogner.kg.graph import kg_types
+from kogner.kg.linker import Linker
+from kogner.model.api import KoGNER
+from kogner.model.config import ModelConfig
+from kogner.train.trainer import TrainConfig, Trainer
+
+RESULTS = Path(__file__).parent / "results"
+VARIANTS = {"student": (False, False), "+distill": (True, False), "+augment": (False, True), "kogner": (True, True)}
+
+
+def alias_split(gold: list[Document], pred: list[Document], linker: Linker) -> dict[str, float]:
+    """Micro F1 on the mentions whose text is an exact KG alias of their type, and on the others (gold
+    mentions split by their own text, predictions by theirs)."""
+    counts = {True: [0, 0, 0], False: [0, 0, 0]}  # tp, fp, fn
+
+    def keyed(docs):
+        out = {}
+        for d, doc in enumerate(docs):
+            for s, sent in enumerate(doc.sentences):
+                for e in sent.entities:
+                    text = sent.entity_text(e)
+                    out[(d, s, e.start, e.end, e.label)] = linker.is_alias(text, kg_types(e.label))
+        return out
+
+    g, p = keyed(gold), keyed(pred)
+    for key, alias in g.items():
+        counts[alias][0 if key in p else 2] += 1
+    for key, alias in p.items():
+        if key not in g:
+            counts[alias][1] += 1
+
+    def f1(tp, fp, fn):
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+    return {
+        "f1_alias": f1(*counts[True]),
+        "f1_non_alias": f1(*counts[False]),
+        "gold_alias_share": sum(g.values()) / max(1, len(g)),
+    }
+
+
+def run_one(args, variant: str, setting: str, corpus: str, seed: int, linker: Linker) -> dict:
+    distill, augment = VARIANTS[variant]
+    train_on = [corpus] if setting == "supervised" else [c for c in CORPORA if c != corpus]
+    steps = args.examples // args.batch
+    out = Path(args.runs) / f"{setting}-{corpus}-{variant}-s{seed}"
+    config = TrainConfig(
+        corpora=train_on, output=str(out), epochs=1000, max_steps=steps, batch_size=args.batch, seed=seed,
+        eval_every=max(1, steps // 2), max_devel_sentences=300, device=args.device,
+        kg=str(args.kg) if (distill or augment) else None, distill_lambda=args.distill_lambda if distill else 0.0,
+        augment=augment,
+    )  # fmt: skip
+    state = Trainer(config, ModelConfig()).fit()
+    model = KoGNER.from_pretrained(out / "best", kg=config.kg)  # the best devel checkpoint
+    gold = read_corpus(CORPORA[corpus].path("test")).documents
+    pred = model.predict_documents(gold, CORPORA[corpus].labels, batch_size=64)
+    scores = evaluate_documents(gold, pred)
+    return {
+        "variant": variant, "setting": setting, "corpus": corpus, "seed": seed, "schedule": args.schedule,
+        "f1": scores.micro.f1, "precision": scores.micro.precision, "recall": scores.micro.recall,
+        "per_type_f1": {t: p.f1 for t, p in scores.per_type.items()}, **alias_split(gold, pred, linker),
+        "examples_seen": state.examples_seen, "best_step": state.best_step, "trained_on": train_on,
+        "distill_lambda": config.distill_lambda, "device": str(model.device),
+        "sentence_counts": sentence_counts(gold, pred).tolist(), **provenance(),
+    }  # fmt: skip
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--settings", nargs="+", default=["supervised", "zero-shot"], choices=["supervised", "zero-shot"])
+    p.add_argument("--corpora", nargs="+", default=list(CORPORA))
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    p.add_argument("--examples", type=int, default=4800, help="training examples seen per run")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--distill-lambda", type=float, default=1.0)
+    p.add_argument("--kg", type=Path, default=Path("runs/kg"), help="built KG with its teacher")
+    p.add_argument("--device", default=None)
+    p.add_argument("--runs", default="runs/ablation")
+    p.add_argument("--results", type=Path, default=RESULTS / "ablation.jsonl")
+    args = p.parse_args()
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    args.schedule = f"{device}-{args.examples}-examples"
+    done = set()
+    if args.results.is_file():
+        for line in args.results.read_text().splitlines():
+            r = json.loads(line)
+            done.add((r["variant"], r["setting"], r["corpus"], r["seed"], r["schedule"]))
+    linker = Linker.from_folder(args.kg)
+    for setting in args.settings:
+        for corpus in args.corpora:
+            for seed in args.seeds:
+                for variant in args.variants:
+                    key = (variant, setting, corpus, seed, args.schedule)
+                    if key in done:
+                        continue
+                    record = run_one(args, variant, setting, corpus, seed, linker)
+                    args.results.parent.mkdir(parents=True, exist_ok=True)
+                    with open(args.results, "a") as fh:
+                        fh.write(json.dumps(record) + "\n")
+                    print(f"{setting} {corpus} seed {seed} {variant}: F1 {100 * record['f1']:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Aggregate ``ablation.jsonl``: mean +- sd per (schedule, setting, corpus, variant), the paired bootstrap
+p-value of each variant against ``student`` on the same seeds (sentences of all paired seeds pooled), the
+leakage audit, and PNG plots. Writes ``benchmarks/results/ablation.md`` and ``ablation_*.png``::
+
+    python benchmarks/ablation_report.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from kogner.evaluate.bootstrap import paired_bootstrap
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def summarise(records: list[dict]) -> list[dict]:
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in records:
+        groups[(r["schedule"], r["setting"], r["corpus"], r["variant"])].append(r)
+    rows = []
+    for (schedule, setting, corpus, variant), runs in sorted(groups.items()):
+        f1s = [r["f1"] for r in runs]
+        row = {
+            "schedule": schedule, "setting": setting, "corpus": corpus, "variant": variant, "seeds": len(runs),
+            "f1_mean": statistics.mean(f1s), "f1_sd": statistics.stdev(f1s) if len(f1s) > 1 else 0.0,
+            "f1_alias": statistics.mean(r["f1_alias"] for r in runs),
+            "f1_non_alias": statistics.mean(r["f1_non_alias"] for r in runs),
+            "gold_alias_share": runs[0]["gold_alias_share"], "p_vs_student": None, "delta_vs_student": None,
+        }  # fmt: skip
+        base = {r["seed"]: r for r in groups.get((schedule, setting, corpus, "student"), [])}
+        paired = [(r, base[r["seed"]]) for r in runs if r["seed"] in base]
+        if variant != "student" and paired:
+            a = np.concatenate([np.array(r["sentence_counts"]) for r, _ in paired])
+            b = np.concatenate([np.array(s["sentence_counts"]) for _, s in paired])
+            test = paired_bootstrap(a, b, samples=2000)
+            row["p_vs_student"], row["delta_vs_student"] = test.p_value, test.delta
+        rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        "| schedule | setting | corpus | variant | seeds | F1 mean +- sd | vs student (pooled, p) "
+        "| F1 on KG-alias mentions | F1 on other mentions | gold alias share |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        vs = "–" if r["p_vs_student"] is None else f"{100 * r['delta_vs_student']:+.1f} (p={r['p_vs_student']:.3f})"
+        lines.append(
+            f"| {r['schedule']} | {r['setting']} | {r['corpus']} | {r['variant']} | {r['seeds']} "
+            f"| {100 * r['f1_mean']:.1f} +- {100 * r['f1_sd']:.1f} | {vs} | {100 * r['f1_alias']:.1f} "
+            f"| {100 * r['f1_non_alias']:.1f} | {100 * r['gold_alias_share']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plots(rows: list[dict], folder: Path) -> list[str]:
+    """Per-corpus F1 bars with sd error bars (one figure per setting), and gain vs alias share."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    for setting in sorted({r["setting"] for r in rows}):
+        sub = [r for r in rows if r["setting"] == setting]
+        corpora = sorted({r["corpus"] for r in sub})
+        variants = [v for v in ("student", "+distill", "+augment", "kogner") if any(r["variant"] == v for r in sub)]
+        fig, ax = plt.subplots(figsize=(8, 4))
+        width = 0.8 / max(1, len(variants))
+        for i, variant in enumerate(variants):
+            vals = [next((r for r in sub if r["corpus"] == c and r["variant"] == variant), None) for c in corpora]
+            xs = [j + i * width for j in range(len(corpora))]
+            ax.bar(xs, [100 * v["f1_mean"] if v else 0 for v in vals], width,
+                   yerr=[100 * v["f1_sd"] if v else 0 for v in vals], label=variant, capsize=3)  # fmt: skip
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(corpora))], corpora)
+        ax.set_ylabel("test micro F1")
+        ax.set_title(f"{setting}: F1 by variant (mean +- sd over seeds)")
+        ax.legend()
+        name = f"ablation_{setting}.png"
+        fig.tight_layout()
+        fig.savefig(folder / name, dpi=120)
+        plt.close(fig)
+        written.append(name)
+    gains = [r for r in rows if r["variant"] == "kogner" and r["delta_vs_student"] is not None]
+    if gains:
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.scatter([100 * r["gold_alias_share"] for r in gains], [100 * r["delta_vs_student"] for r in gains])
+        for r in gains:
+            ax.annotate(f"{r['corpus']} ({r['setting']})", (100 * r["gold_alias_share"], 100 * r["delta_vs_student"]))
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.set_xlabel("test mentions that are exact KG aliases (%)")
+        ax.set_ylabel("kogner - student F1 (points)")
+        fig.tight_layout()
+        fig.savefig(folder / "ablation_gain_vs_alias_share.png", dpi=120)
+        plt.close(fig)
+        written.append("ablation_gain_vs_alias_share.png")
+    return written
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--results", type=Path, default=RESULTS)
+    args = p.parse_args()
+    rows = summarise(load(args.results / "ablation.jsonl"))
+    text = markdown(rows)
+    try:
+        images = plots(rows, args.results)
+        text += "\n" + "\n".join(f"![{name}]({name})" for name in images) + "\n"
+    except ImportError:
+        text += "\n(plots need matplotlib: pip install matplotlib)\n"
+    (args.results / "ablation.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
