@@ -112,7 +112,7 @@ def _row(candidate) -> list:
 @app.command()
 def embed(
     kg: KgOpt = None,
-    gnn: Annotated[str, typer.Option(help="Graph network: rgcn or transformer.")] = "rgcn",
+    gnn: Annotated[str, typer.Option(help="Graph network: transformer or rgcn.")] = "transformer",
     gnn_steps: Annotated[int, typer.Option(min=1)] = 50,
     transr_epochs: Annotated[int, typer.Option(min=1)] = 20,
     encoder: Annotated[str | None, typer.Option(help="Text encoder name or path (default: offline MiniLM).")] = None,
