@@ -71,11 +71,18 @@ class Linker:
 
     def _similar(self, keys: Sequence[str], types: set[str] | None, k: int) -> list[list[tuple[int, float]]]:
         """Top-k (node, cosine) per key among aliases of the wanted types, above ``min_score``."""
-        vectorizer, matrix_t = self._tfidf
         out = []
         for b in range(0, len(keys), 128):  # a dense (128, aliases) block at a time
-            out += self._top(vectorizer.transform(list(keys[b : b + 128])) @ matrix_t, types, k)
+            out += self._top(self._cosines(keys[b : b + 128], types), types, k)
         return out
+
+    def _cosines(self, keys: Sequence[str], types: Iterable[str] | None) -> np.ndarray:
+        """Dense (len(keys), aliases) cosines, zero on aliases naming no node of ``types``."""
+        vectorizer, matrix_t = self._tfidf
+        dense = (vectorizer.transform(list(keys)) @ matrix_t).toarray()
+        if types is not None:
+            dense[:, ~self._key_mask(frozenset(types))] = 0.0
+        return dense
 
     def _key_mask(self, types: frozenset[str]) -> np.ndarray:
         """Which alias keys name at least one node of ``types`` (cached per type set)."""
@@ -84,11 +91,8 @@ class Linker:
             self._masks[types] = np.array([any(kinds[n] in types for n in nodes) for nodes in self.key_nodes])
         return self._masks[types]
 
-    def _top(self, scores, types: set[str] | None, k: int) -> list[list[tuple[int, float]]]:
+    def _top(self, dense: np.ndarray, types: set[str] | None, k: int) -> list[list[tuple[int, float]]]:
         out = []
-        dense = scores.toarray()
-        if types is not None:
-            dense[:, ~self._key_mask(frozenset(types))] = 0.0
         for row in dense:
             best: dict[int, float] = {}
             top = np.argpartition(-row, 4 * k)[: 4 * k] if len(row) > 4 * k else np.arange(len(row))
@@ -143,9 +147,5 @@ class Linker:
 
     def nearest_score(self, text: str, types: Iterable[str] | None = None) -> float:
         """Cosine of the most similar alias (of the given types), however low: used to classify misses."""
-        key = normalize(text) or text.lower()
-        vectorizer, matrix_t = self._tfidf
-        row = (vectorizer.transform([key]) @ matrix_t).toarray()[0]
-        if types is not None:
-            row[~self._key_mask(frozenset(types))] = 0.0
+        row = self._cosines([normalize(text) or text.lower()], types)[0]
         return float(row.max()) if len(row) else 0.0

@@ -86,7 +86,8 @@ def embed(
     timings["gnn_s"] = time.perf_counter() - started
     gnn_scores = rank_metrics(filtered_ranks(gnn.scorer(spatial), test, triples))
 
-    type_names = list(_type_rows(kg))
+    members = _type_rows(kg)  # KG type -> its node rows
+    type_names = list(members)
     type_text = embedder(type_names)
     label_names = sorted(KG_TYPES)  # the label texts of the registered corpora: no encoder needed to look them up
     label_text = embedder(label_names)
@@ -94,7 +95,7 @@ def embed(
     type_vectors = torch.stack(
         [
             torch.cat([type_text[i], nodes[torch.as_tensor(rows), text.size(1) :].mean(0)])
-            for i, rows in enumerate(_type_rows(kg).values())
+            for i, rows in enumerate(members.values())
         ]
     )
     index = {
@@ -103,7 +104,7 @@ def embed(
         "parts": {"text": text.size(1), "spatial": spatial.size(1), "logical": logical.size(1)},
         "dim": nodes.size(1),
         "types": type_names,
-        "type_counts": [len(rows) for rows in _type_rows(kg).values()],
+        "type_counts": [len(rows) for rows in members.values()],
         "label_types": {label: list(kinds) for label, kinds in KG_TYPES.items()},
         "labels": label_names,
         "encoder": config.encoder if encoder_config is None else None,  # None: random test weights, not reloadable
