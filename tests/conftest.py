@@ -96,3 +96,46 @@ def slice_kg(slice_dir, tmp_path_factory) -> Path:
 def teacher_result(slice_kg):
     config = EmbedConfig(transr=TransRConfig(epochs=2), gnn=GNNConfig(steps=3, hidden=32), eval_triples=100)
     return embed(slice_kg, config, encoder_config=tiny_encoder_config(30522, hidden=32))
+
+
+# ---------------------------------------------------------------- a tiny random model and real abstracts to annotate
+
+ANNOTATE_LABELS = {"protein": "protein", "DNA": "DNA", "cell_type": "cell type"}
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A saved model with a tiny random encoder (built locally): fast, deterministic, and it finds entities."""
+    import torch
+
+    from kogner.encoder import load_tokenizer
+    from kogner.model import KoGNER, ModelConfig
+
+    torch.manual_seed(0)
+    vocab = load_tokenizer("all-MiniLM-L6-v2").vocab_size
+    config = ModelConfig(encoder_config=tiny_encoder_config(vocab, hidden=64, layers=2), head_dim=64, width_dim=16)
+    path = tmp_path_factory.mktemp("tiny") / "model"
+    KoGNER.from_config(config).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def abstracts(root):
+    """The real JNLPBA test abstracts (404 documents), the only split with document boundaries."""
+    return read_corpus(root / "ner/JNLPBA/test.tsv").documents
+
+
+def write_abstracts_jsonl(path: Path, documents, bad: bool = True) -> Path:
+    """One JSON record per abstract (raw text, no annotations); ``bad`` adds four broken records."""
+    import json
+
+    with open(path, "wb") as fh:
+        for i, doc in enumerate(documents):
+            fh.write((json.dumps({"id": doc.id, "text": doc.text}) + "\n").encode())
+            if bad and i == 3:
+                fh.write(b'{"id": "no-text"}\n')
+                fh.write(b"{not json\n")
+                fh.write(b'{"id": "latin1", "text": "caf\xe9"}\n')
+                entity = b'{"char_start": 1, "char_end": 9, "label": "x"}'
+                fh.write(b'{"id": "offsets", "text": "abc", "entities": [' + entity + b"]}\n")
+    return path

@@ -10,8 +10,10 @@ import typer
 
 from kogner import __version__
 from kogner.cli import data, kg, model
+from kogner.cli.annotate import annotate
 from kogner.cli.common import err_console
 from kogner.cli.evaluate import evaluate
+from kogner.cli.serve import serve
 from kogner.errors import KognerError
 
 app = typer.Typer(
@@ -26,6 +28,8 @@ app.add_typer(kg.app, name="kg")
 app.command()(evaluate)
 app.command()(model.train)
 app.command()(model.predict)
+app.command()(annotate)
+app.command()(serve)
 app.command()(model.quickstart)
 
 

@@ -1,0 +1,36 @@
+"""``kogner serve``: the REST API under uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kogner.errors import KognerError
+
+
+def serve(
+    model: Annotated[str, typer.Option(help="Checkpoint directory.")],
+    host: Annotated[str, typer.Option(help="Bind address; beyond loopback $KOGNER_API_TOKEN is needed.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+    kg: Annotated[Path | None, typer.Option(help="A built KG with its teacher: entities get KG ids.")] = None,
+    max_batch_texts: Annotated[int, typer.Option(min=1, help="Texts per micro-batch.")] = 64,
+    max_wait_ms: Annotated[float, typer.Option(min=0.0, help="How long a request waits for company.")] = 5.0,
+    max_texts: Annotated[int, typer.Option(min=1, help="Texts per request.")] = 128,
+    max_text_chars: Annotated[int, typer.Option(min=1, help="Characters per text.")] = 200_000,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when available).")] = None,
+) -> None:
+    """Serve POST /v1/annotate (micro-batched), /health, /ready and OpenAPI docs at /docs."""
+    try:
+        import uvicorn
+
+        from kogner.serve.app import ServeConfig, create_app, token_for
+    except ImportError as exc:
+        raise KognerError(f"serving needs the [serve] extra: pip install 'kogner[serve]' ({exc})") from None
+    from kogner.model.api import KoGNER
+
+    config = ServeConfig(max_texts=max_texts, max_text_chars=max_text_chars, max_batch_texts=max_batch_texts,
+                         max_wait_ms=max_wait_ms, token=token_for(host))  # fmt: skip
+    app = create_app(lambda: KoGNER.from_pretrained(model, device=device, kg=kg), config)
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=30)

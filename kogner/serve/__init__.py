@@ -1,0 +1,1 @@
+"""Serving: the REST API with micro-batching (``kogner serve``)."""

@@ -1,0 +1,164 @@
+"""The REST API: ``POST /v1/annotate``, ``GET /health``, ``GET /ready``, ``GET /v1/stats`` (FastAPI).
+
+The model loads in a background thread after the server starts, so ``/health`` answers at once and
+``/ready`` turns true only when requests can be served. Limits answer with JSON errors: an oversized body or
+text 413, too many texts or labels and bad thresholds 422, a missing or wrong bearer token 401 (required
+whenever the server listens beyond loopback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import os
+import threading
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, model_validator
+
+from kogner.errors import KognerError
+from kogner.model.api import KoGNER
+from kogner.serve.batcher import MicroBatcher
+
+TOKEN_ENV = "KOGNER_API_TOKEN"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    max_body_bytes: int = 2_000_000
+    max_text_chars: int = 200_000
+    max_texts: int = 128
+    max_labels: int = 128
+    max_batch_texts: int = 64
+    max_wait_ms: float = 5.0
+    batch_size: int = 32
+    token: str | None = None  # required as "Authorization: Bearer <token>" when set
+
+
+def token_for(host: str) -> str | None:
+    """The bearer token a server on ``host`` requires: none on loopback, ``$KOGNER_API_TOKEN`` elsewhere."""
+    token = os.environ.get(TOKEN_ENV) or None
+    if host not in LOOPBACK and not token:
+        raise KognerError(f"serving on {host} needs a bearer token: set ${TOKEN_ENV} (or bind 127.0.0.1)")
+    return token
+
+
+class Entity(BaseModel):
+    start: int
+    end: int
+    text: str
+    label: str
+    score: float | None
+    kg_id: str | None = None
+    kg_name: str | None = None
+
+
+class AnnotateRequest(BaseModel):
+    """One ``text`` or a list of ``texts``, and the label texts to find."""
+
+    text: str | None = None
+    texts: list[str] | None = None
+    labels: list[str] = Field(min_length=1, examples=[["disease", "chemical"]])
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    flat: bool = True
+
+    @model_validator(mode="after")
+    def _one_input(self) -> AnnotateRequest:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give exactly one of 'text' and 'texts'")
+        if any(not label.strip() for label in self.labels):
+            raise ValueError("labels must be non-empty strings")
+        return self
+
+
+class Result(BaseModel):
+    entities: list[Entity]
+
+
+class AnnotateResponse(BaseModel):
+    results: list[Result]
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=status)
+
+
+def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) -> FastAPI:
+    """The API around the model that ``loader`` returns (called once, in a background thread)."""
+    config = config or ServeConfig()
+    state: dict = {"batcher": None, "error": None}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        loop = asyncio.get_running_loop()
+
+        def load() -> None:
+            try:
+                model = loader()
+                model.encode_labels(["disease"])  # warm the encoder once
+            except Exception as exc:  # reported by /ready; the server stays up to say so
+                state["error"] = f"{type(exc).__name__}: {exc}"
+                return
+            loop.call_soon_threadsafe(_ready, model)
+
+        def _ready(model: KoGNER) -> None:
+            batcher = MicroBatcher(model, config.max_batch_texts, config.max_wait_ms, config.batch_size)
+            batcher.start()
+            state["batcher"] = batcher
+
+        threading.Thread(target=load, name="kogner-load", daemon=True).start()
+        yield
+        if state["batcher"] is not None:  # uvicorn has let in-flight requests finish; drain the queue
+            await state["batcher"].stop()
+
+    app = FastAPI(title="kogner", summary="Biomedical NER with KG ids", version="1", lifespan=lifespan)
+
+    @app.middleware("http")
+    async def limits_and_auth(request: Request, call_next):
+        if config.token is not None and request.url.path.startswith("/v1/"):
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {config.token}".encode()):
+                return _error(401, "missing or wrong bearer token")
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > config.max_body_bytes:
+            return _error(413, f"body over {config.max_body_bytes} bytes")
+        if request.method == "POST" and length is None and len(await request.body()) > config.max_body_bytes:
+            return _error(413, f"body over {config.max_body_bytes} bytes")
+        return await call_next(request)
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        if state["batcher"] is None:
+            return JSONResponse({"ready": False, "error": state["error"]}, status_code=503)
+        return JSONResponse({"ready": True})
+
+    @app.get("/v1/stats")
+    async def stats() -> dict:
+        batcher = state["batcher"]
+        return batcher.stats.to_dict() if batcher else {}
+
+    @app.post("/v1/annotate", response_model=AnnotateResponse, responses={413: {}, 422: {}, 401: {}, 503: {}})
+    async def annotate(body: AnnotateRequest) -> AnnotateResponse | JSONResponse:
+        batcher = state["batcher"]
+        if batcher is None:
+            return _error(503, "model not loaded yet; poll /ready")
+        texts = [body.text] if body.text is not None else body.texts
+        if len(texts) > config.max_texts:
+            return _error(422, f"at most {config.max_texts} texts per request")
+        if len(body.labels) > config.max_labels:
+            return _error(422, f"at most {config.max_labels} labels per request")
+        if any(len(t) > config.max_text_chars for t in texts):
+            return _error(413, f"a text is over {config.max_text_chars} characters")
+        found = await batcher.submit(texts, list(dict.fromkeys(body.labels)), body.threshold, body.flat)
+        return AnnotateResponse(results=[Result(entities=[Entity(**e) for e in entities]) for entities in found])
+
+    return app
