@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -81,8 +82,18 @@ def ray_run(model: str, src: Path, out: Path, workers: int) -> dict:
 
     options = AnnotateOptions(LABELS)
     settings = job_settings(src, "jsonl", "jsonl", model, options, 500)
+    machine = _busy_jiffies()
     report = run_ray(settings, options, out, RayOptions(num_workers=workers, cpus_per_worker=1.0))
-    return {"documents": report.documents, "seconds": report.seconds, "docs_per_s": report.docs_per_s}
+    busy = (_busy_jiffies() - machine) / os.sysconf("SC_CLK_TCK")
+    return {"documents": report.documents, "seconds": report.seconds, "docs_per_s": report.docs_per_s,
+            "driver_cpu_s": report.cpu_s.get("driver"), "actors_cpu_s": report.cpu_s.get("actors"),
+            "machine_cpu_s": busy}  # fmt: skip
+
+
+def _busy_jiffies() -> int:
+    """CPU time of every process on the machine so far (user + nice + system), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    return int(fields[0]) + int(fields[1]) + int(fields[2])
 
 
 def overhead(model: str, records: list[dict], work: Path, repeats: int, threads: int) -> dict:
@@ -129,6 +140,13 @@ def table(report: dict) -> str:
         f" {rss['large']['peak_rss_mib']:.0f} MiB on {rss['large']['documents']} "
         f"({rss['large']['peak_rss_mib'] / rss['small']['peak_rss_mib']:.2f}x for 10x the input).",
     ]
+    for name, run in runs.items():
+        if run.get("machine_cpu_s"):
+            lines.append(
+                f"{name}: {run['seconds']:.0f} s wall; CPU seconds: actors predicting {run['actors_cpu_s']:.0f}, "
+                f"driver {run['driver_cpu_s']:.0f}, whole machine {run['machine_cpu_s']:.0f} "
+                f"(of {2 * run['seconds']:.0f} available)."
+            )
     return "\n".join(lines) + "\n"
 
 

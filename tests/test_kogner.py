@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -98,3 +100,26 @@ def test_predicted_entities_carry_kg_ids_when_a_kg_is_attached(kogner_run, slice
     preds = model.predict("Patients with breast cancer and ovarian cancer were studied.", LABELS, threshold=0.0)[0]
     linked = [p for p in preds if p.kg_id]
     assert linked and all(p.kg_id in model.knowledge.teacher.kg.index for p in linked)
+
+
+def test_kogner_predict_cli_writes_kg_ids_when_a_kg_is_given(kogner_run, slice_kg, cli, tmp_path):
+    _, out, _ = kogner_run
+    (tmp_path / "in.txt").write_text("Patients with breast cancer and ovarian cancer were studied.")
+    options = ["--labels", "Disease=disease", "--threshold", "0", "--kg", slice_kg, "--link-threshold", "0"]
+    code, _, err = cli("predict", tmp_path / "in.txt", tmp_path / "out.jsonl", "--model", out / "best", *options)
+    assert code == 0, err
+    entities = json.loads((tmp_path / "out.jsonl").read_text())["entities"]
+    assert entities and all(e["kg_id"] and e["kg_name"] for e in entities if "kg_id" in e)
+    assert any("kg_id" in e for e in entities)
+
+
+def test_no_gold_label_reaches_the_model_at_inference(kogner_run, monkeypatch, tmp_path):
+    """Annotations in the input and the gold corpus files on disk change nothing in the predictions."""
+    _, out, docs = kogner_run
+    model = KoGNER.from_pretrained(out / "best")
+    bare = [d.with_sentences(s.with_entities([]) for s in d.sentences) for d in docs]
+    with_gold = model.predict_documents(docs, LABELS, threshold=0.3)
+    without = model.predict_documents(bare, LABELS, threshold=0.3)
+    monkeypatch.setenv("KOGNER_DATA", str(tmp_path))  # no corpus files reachable at all
+    no_files = KoGNER.from_pretrained(out / "best").predict_documents(bare, LABELS, threshold=0.3)
+    assert with_gold == without == no_files

@@ -8,6 +8,8 @@ the bare model's prediction.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -46,6 +48,27 @@ def annotate(documents: Iterable[Document], model: KoGNER, options: AnnotateOpti
     stream = iter(documents)
     while chunk := list(islice(stream, options.chunk_docs)):
         yield from model.predict_documents(chunk, options.labels, **options.predict_kwargs())
+        _release_heap()
+
+
+def _load_trim():
+    """glibc's ``malloc_trim``, or None elsewhere."""
+    name = ctypes.util.find_library("c")
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    except OSError:
+        return None
+
+
+_MALLOC_TRIM = _load_trim()
+
+
+def _release_heap() -> None:
+    """Give freed activation memory back to the OS between chunks. Batch shapes vary with the input, and
+    glibc otherwise keeps every high-water mark: peak RSS then grows with the input's length (1.0 GiB on 200
+    abstracts, 1.4 GiB on 2,000, measured) instead of staying flat."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def annotate_texts(

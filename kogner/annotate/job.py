@@ -65,6 +65,7 @@ class JobReport:
     resumed_shards: int = 0
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)
+    cpu_s: dict[str, float] = field(default_factory=dict)  # where the CPU time went (Ray: driver vs actors)
 
     @property
     def docs_per_s(self) -> float:

@@ -115,6 +115,7 @@ class Annotator:
         self.model.encode_labels(list(self.settings.labels.values()))  # the label cache, filled once per actor
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
+        cpu = time.process_time()
         source = Path(self.settings.input)
         docs, out = [], {"id": [], "record": [], "reject": []}
         for number, raw, problem in zip(batch["number"], batch["raw"], batch["problem"], strict=True):
@@ -135,6 +136,8 @@ class Annotator:
             out["id"].append(doc.id)
             out["record"].append(json.dumps(document_json(doc), ensure_ascii=False))
             out["reject"].append("")
+        spent = time.process_time() - cpu  # this actor's CPU time for the batch, spread over its rows
+        out["cpu_s"] = [spent / max(1, len(out["id"]))] * len(out["id"])
         return out
 
 
@@ -160,7 +163,7 @@ def run_ray(settings: JobSettings, options: AnnotateOptions, out: str | Path, ra
     if started_here:
         ray.init(address=ray_options.address, include_dashboard=False, log_to_driver=False,
                  **({} if ray_options.address else {"num_cpus": os.cpu_count()}))  # fmt: skip
-    started = time.perf_counter()
+    started, driver_cpu = time.perf_counter(), time.process_time()
     threads = max(1, int(ray_options.cpus_per_worker))
     try:
         dataset = (
@@ -180,6 +183,7 @@ def run_ray(settings: JobSettings, options: AnnotateOptions, out: str | Path, ra
         if started_here:
             ray.shutdown()
     report.seconds = time.perf_counter() - started
+    report.cpu_s["driver"] = time.process_time() - driver_cpu
     return report
 
 
@@ -200,6 +204,7 @@ def _write(dataset, settings: JobSettings, out: Path) -> JobReport:
 
     with open(out / REJECTS, "w", encoding="utf-8") as rejects:
         for batch in dataset.iter_batches(batch_format="numpy", batch_size=None):
+            report.cpu_s["actors"] = report.cpu_s.get("actors", 0.0) + float(sum(batch["cpu_s"]))
             for record, reject in zip(batch["record"], batch["reject"], strict=True):
                 if reject:
                     rejects.write(str(reject) + "\n")

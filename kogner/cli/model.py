@@ -74,6 +74,7 @@ def predict(
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     nested: Annotated[bool, typer.Option(help="Allow nested entities.")] = False,
     kg: Annotated[Path | None, typer.Option(help="A built KG with its teacher: entities get KG ids.")] = None,
+    link_threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Lowest linker score for a KG id.")] = 0.8,
 ) -> None:
     """Annotate a file with a trained model (long documents are windowed, never truncated)."""
     from kogner.data.formats import read_corpus, write_corpus
@@ -87,6 +88,8 @@ def predict(
     else:
         documents = read_corpus(src, fmt, tokenizer=_tokenizer(tokenizer)).documents
     kogner = KoGNER.from_pretrained(model, kg=kg)
+    if kogner.knowledge is not None:
+        kogner.knowledge.link_threshold = link_threshold
     predicted = kogner.predict_documents(
         documents, label_spec, threshold=threshold, batch_size=batch_size, flat=not nested
     )
