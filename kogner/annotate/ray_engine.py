@@ -22,7 +22,7 @@ from kogner.annotate.core import AnnotateOptions, annotate
 from kogner.annotate.job import MANIFEST, REJECTS, JobReport, JobSettings
 from kogner.data.jsonl import document_json
 from kogner.data.records import Document
-from kogner.data.stream import Rejected, _from_object
+from kogner.data.stream import Rejected, _from_object, decode_line
 from kogner.errors import KognerError
 from kogner.io import atomic_open
 
@@ -77,13 +77,11 @@ def read_unit(unit: dict[str, Any]) -> Iterator[dict[str, Any]]:
         with open(unit["path"], "rb") as fh:
             fh.seek(unit["start"])
             data = fh.read(unit["end"] - unit["start"])
-        for number, line in enumerate(data.splitlines(), unit["line"]):
+        for number, line in enumerate(data.split(b"\n"), unit["line"]):  # lines as the local reader counts them
             if not line.strip():
                 continue
-            try:
-                yield {"number": number, "raw": line.decode("utf-8-sig" if number == 1 else "utf-8"), "problem": ""}
-            except UnicodeDecodeError as exc:
-                yield {"number": number, "raw": "", "problem": f"invalid UTF-8 at byte {exc.start} of the line"}
+            text, problem = decode_line(number, line)
+            yield {"number": number, "raw": text or "", "problem": problem}
     elif unit["kind"] == "parquet":
         import pyarrow.parquet as pq
 
@@ -117,7 +115,7 @@ class Annotator:
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         cpu = time.process_time()
         source = Path(self.settings.input)
-        docs, out = [], {"id": [], "record": [], "reject": []}
+        docs, out = [], {"id": [], "record": [], "reject": [], "entities": []}
         for number, raw, problem in zip(batch["number"], batch["raw"], batch["problem"], strict=True):
             if problem:
                 item: Document | Rejected = Rejected(str(source), int(number), str(problem), _id_of(raw))
@@ -130,12 +128,15 @@ class Annotator:
                 out["id"].append(item.id or "")
                 out["record"].append("")
                 out["reject"].append(json.dumps(item.to_dict(), ensure_ascii=False))
+                out["entities"].append(0)
             else:
                 docs.append(item)
         for doc in annotate(docs, self.model, self.options):
             out["id"].append(doc.id)
-            out["record"].append(json.dumps(document_json(doc), ensure_ascii=False))
+            record = document_json(doc)
+            out["record"].append(json.dumps(record, ensure_ascii=False))
             out["reject"].append("")
+            out["entities"].append(len(record["entities"]))
         spent = time.process_time() - cpu  # this actor's CPU time for the batch, spread over its rows
         out["cpu_s"] = [spent / max(1, len(out["id"]))] * len(out["id"])
         return out
@@ -192,25 +193,28 @@ def _write(dataset, settings: JobSettings, out: Path) -> JobReport:
     out.mkdir(parents=True, exist_ok=True)
     report, manifest = JobReport(), {"version": 1, "engine": "ray", "settings": asdict(settings), "shards": []}
     lines: list[str] = []
+    entities = 0  # of the shard being filled, counted by the actors (the driver does not parse records)
 
     def flush() -> None:
+        nonlocal entities
         name = f"part-{len(manifest['shards']):05d}.jsonl"
         with atomic_open(out / name) as fh:
             fh.writelines(line + "\n" for line in lines)
-        entities = sum(len(json.loads(line)["entities"]) for line in lines)
         manifest["shards"].append({"file": name, "documents": len(lines), "entities": entities})
         report.entities += entities
         lines.clear()
+        entities = 0
 
     with open(out / REJECTS, "w", encoding="utf-8") as rejects:
         for batch in dataset.iter_batches(batch_format="numpy", batch_size=None):
             report.cpu_s["actors"] = report.cpu_s.get("actors", 0.0) + float(sum(batch["cpu_s"]))
-            for record, reject in zip(batch["record"], batch["reject"], strict=True):
+            for record, reject, found in zip(batch["record"], batch["reject"], batch["entities"], strict=True):
                 if reject:
                     rejects.write(str(reject) + "\n")
                     report.rejects += 1
                     continue
                 lines.append(str(record))
+                entities += int(found)
                 report.documents += 1
                 if len(lines) == settings.shard_size:
                     flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -38,7 +39,7 @@ def annotate(
 
     options = AnnotateOptions(parse_labels(labels), threshold, flat=not nested, batch_size=batch_size)
     settings = job_settings(src, fmt, to, str(model), options, shard_size, str(kg) if kg else None)
-    options = AnnotateOptions(settings.labels, threshold, flat=not nested, batch_size=batch_size)
+    options = replace(options, labels=settings.labels)  # the {type: text} form the manifest records
     if engine == "ray":
         from kogner.annotate.ray_engine import RayOptions, run_ray
 

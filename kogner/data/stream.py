@@ -73,14 +73,19 @@ def stream_records(path: str | Path, fmt: str | None = None, tokenizer: Tokenize
     yield from readers[input_format(path, fmt)](path, tokenizer)
 
 
+def decode_line(number: int, raw: bytes) -> tuple[str | None, str]:
+    """Line ``number``'s text (None when undecodable) and the problem; line 1 may start with a BOM."""
+    try:
+        return raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n"), ""
+    except UnicodeDecodeError as exc:
+        return None, f"invalid UTF-8 at byte {exc.start} of the line"
+
+
 def _lines(path: Path) -> Iterator[tuple[int, str | None, str]]:
     """``(number, text or None, problem)`` per line, read in binary so that one undecodable line is one reject."""
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, 1):
-            try:
-                yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n"), ""
-            except UnicodeDecodeError as exc:
-                yield number, None, f"invalid UTF-8 at byte {exc.start} of the line"
+            yield number, *decode_line(number, raw)
 
 
 def _jsonl(path: Path, tokenizer: TokenizerName) -> Iterator[Item]:
