@@ -6,15 +6,25 @@ corpora, test on the held-out one with its label texts). Each run appends a reco
 ``benchmarks/results/ablation.jsonl`` holding F1, per-type F1, F1 on test mentions that are / are not exact KG
 aliases (the leakage audit), per-sentence counts (for paired bootstrap tests in the report), examples seen,
 the schedule, device and commit. A run whose (variant, setting, corpus, seed, schedule) is already there is
-skipped, so the grid can be filled on different machines and days. Aggregate with ``ablation_report.py``::
+skipped, so the grid can be filled on different machines and days. Several workers may share one results file
+(``--workers N`` starts them; each run is claimed with a lock file, so fast workers take more) and ``--deadline``
+stops starting runs after a given time, so a lent GPU fills what its time allows. Aggregate with
+``ablation_report.py``::
 
     python benchmarks/ablation.py --kg runs/kg --corpora ncbi-disease --seeds 1 --examples 4800
+    python benchmarks/ablation.py --kg runs/kg --seeds 1 2 3 --examples 12800 --batch 32 --workers 8 --deadline 600
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
+import os
+import subprocess
+import sys
+import time
+import traceback
 from pathlib import Path
 
 import torch
@@ -77,7 +87,7 @@ def run_one(args, variant: str, setting: str, corpus: str, seed: int, linker: Li
         kg=str(args.kg) if (distill or augment) else None, distill_lambda=args.distill_lambda if distill else 0.0,
         augment=augment,
     )  # fmt: skip
-    state = Trainer(config, ModelConfig()).fit()
+    state = Trainer(config, ModelConfig(**args.model_options)).fit()
     model = KoGNER.from_pretrained(out / "best", kg=config.kg)  # the best devel checkpoint
     gold = read_corpus(CORPORA[corpus].path("test")).documents
     pred = model.predict_documents(gold, CORPORA[corpus].labels, batch_size=64)
@@ -87,9 +97,53 @@ def run_one(args, variant: str, setting: str, corpus: str, seed: int, linker: Li
         "f1": scores.micro.f1, "precision": scores.micro.precision, "recall": scores.micro.recall,
         "per_type_f1": {t: p.f1 for t, p in scores.per_type.items()}, **alias_split(gold, pred, linker),
         "examples_seen": state.examples_seen, "best_step": state.best_step, "trained_on": train_on,
-        "distill_lambda": config.distill_lambda, "device": str(model.device),
+        "distill_lambda": config.distill_lambda, "device": str(model.device), "batch_size": args.batch,
+        "model_options": args.model_options, "note": args.note,
         "sentence_counts": sentence_counts(gold, pred).tolist(), **provenance(),
     }  # fmt: skip
+
+
+def schedule_name(device: str, examples: int, batch: int, model_options: dict) -> str:
+    """The reduced-schedule label of a record, e.g. ``cpu-1600-examples`` or ``cuda-12800-examples-b32``."""
+    name = f"{device}-{examples}-examples" + (f"-b{batch}" if batch != 16 else "")
+    return name + "".join(f"-{k}={v}" for k, v in sorted(model_options.items()))
+
+
+def done_keys(path: Path) -> set[tuple]:
+    if not path.is_file():
+        return set()
+    records = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return {(r["variant"], r["setting"], r["corpus"], r["seed"], r["schedule"]) for r in records}
+
+
+def claim(folder: Path | None, key: tuple) -> bool:
+    """True if this worker may run ``key``: no claim folder (one worker), or it created the claim file first."""
+    if folder is None:
+        return True
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(folder / "-".join(map(str, key)).replace("/", "_"), os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return False
+    return True
+
+
+def append(path: Path, record: dict) -> None:
+    """One JSON line, under an exclusive lock (several workers share the file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.write(json.dumps(record) + "\n")
+
+
+def start_workers(n: int, deadline: float) -> None:
+    """Run this script ``n`` times in parallel with a shared claim folder, each on 16 / n CPU threads."""
+    claims = Path(f"/tmp/kogner-ablation-claims-{os.getpid()}")
+    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 2) // n))}
+    cmd = [sys.executable, __file__, *sys.argv[1:], "--workers", "1", "--claims", str(claims)]
+    cmd += ["--deadline-at", str(deadline)]
+    procs = [subprocess.Popen(cmd, env=env) for _ in range(n)]
+    sys.exit(max(p.wait() for p in procs))
 
 
 def main() -> None:
@@ -101,31 +155,46 @@ def main() -> None:
     p.add_argument("--examples", type=int, default=4800, help="training examples seen per run")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--distill-lambda", type=float, default=1.0)
+    p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE", help="e.g. word_pooling=mean")
     p.add_argument("--kg", type=Path, default=Path("runs/kg"), help="built KG with its teacher")
     p.add_argument("--device", default=None)
     p.add_argument("--runs", default="runs/ablation")
     p.add_argument("--results", type=Path, default=RESULTS / "ablation.jsonl")
+    p.add_argument("--note", default="", help="free text stored in each record (e.g. how the run deviates)")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes sharing the grid")
+    p.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
+    p.add_argument("--deadline-at", type=float, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--claims", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
+    deadline = args.deadline_at or (time.time() + args.deadline if args.deadline else float("inf"))
+    if args.workers > 1:
+        start_workers(args.workers, deadline)
+    defaults = ModelConfig()
+    args.model_options = {}
+    for option in args.model_option:
+        key, value = option.split("=", 1)
+        args.model_options[key] = type(getattr(defaults, key))(value)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    args.schedule = f"{device}-{args.examples}-examples"
-    done = set()
-    if args.results.is_file():
-        for line in args.results.read_text().splitlines():
-            r = json.loads(line)
-            done.add((r["variant"], r["setting"], r["corpus"], r["seed"], r["schedule"]))
-    linker = Linker.from_folder(args.kg)
-    for setting in args.settings:
-        for corpus in args.corpora:
-            for seed in args.seeds:
+    args.schedule = schedule_name(device, args.examples, args.batch, args.model_options)
+    linker = None
+    for seed in args.seeds:  # seed-major: a whole seed of the grid is complete before the next starts
+        for setting in args.settings:
+            for corpus in args.corpora:
                 for variant in args.variants:
                     key = (variant, setting, corpus, seed, args.schedule)
-                    if key in done:
+                    if time.time() > deadline:
+                        print("deadline reached: no new run started")
+                        return
+                    if key in done_keys(args.results) or not claim(args.claims, key):
                         continue
-                    record = run_one(args, variant, setting, corpus, seed, linker)
-                    args.results.parent.mkdir(parents=True, exist_ok=True)
-                    with open(args.results, "a") as fh:
-                        fh.write(json.dumps(record) + "\n")
-                    print(f"{setting} {corpus} seed {seed} {variant}: F1 {100 * record['f1']:.1f}")
+                    linker = linker or Linker.from_folder(args.kg)
+                    try:
+                        record = run_one(args, variant, setting, corpus, seed, linker)
+                    except Exception:  # one failed run must not stop the grid; its key stays unfilled
+                        traceback.print_exc()
+                        continue
+                    append(args.results, record)
+                    print(f"{setting} {corpus} seed {seed} {variant}: F1 {100 * record['f1']:.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,10 @@ import torch
 
 
 def commit() -> str:
+    """HEAD (``+dirty`` with uncommitted library changes); ``$KOGNER_BENCH_COMMIT`` where the tree has no git
+    (a copy of the working tree on a lent device)."""
+    if os.environ.get("KOGNER_BENCH_COMMIT"):
+        return os.environ["KOGNER_BENCH_COMMIT"]
     root = Path(__file__).parent.parent
     sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "--", "kogner"], cwd=root, capture_output=True, text=True)

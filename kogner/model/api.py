@@ -24,7 +24,7 @@ from kogner.kg.abbreviations import find_abbreviations
 from kogner.kg.graph import default_kg_dir
 from kogner.model.collate import collate_words, subword_counts
 from kogner.model.config import ModelConfig
-from kogner.model.decode import Candidate, candidates, greedy_flat, greedy_nested, merge_windows
+from kogner.model.decode import Candidate, batch_candidates, greedy_flat, greedy_nested, merge_windows
 from kogner.model.knowledge import Knowledge
 from kogner.model.student import SpanStudent
 from kogner.model.windows import plan_windows
@@ -220,9 +220,10 @@ class KoGNER:
         for chunk in _batches([pieces[j] for j in order], batch_size, max_batch_words):
             words = [p[2] for p in chunk]
             batch = collate_words(self.tokenizer, words, self.config.max_subwords).to(self.device)
-            probs = torch.sigmoid(self.student(batch, vectors, self._knowledge(words)).logits.float()).cpu()
-            for row, (i, first, words) in enumerate(chunk):
-                found[i].append((first, candidates(probs[row], labels, len(words), threshold, multi_label)))
+            probs = torch.sigmoid(self.student(batch, vectors, self._knowledge(words)).logits.float())
+            hits = batch_candidates(probs, [len(w) for w in words], labels, threshold, multi_label)
+            for (i, first, _), cands in zip(chunk, hits, strict=True):
+                found[i].append((first, cands))
         decode = greedy_flat if flat else greedy_nested
         return [decode(merge_windows(per)) for per in found]
 

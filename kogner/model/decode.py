@@ -20,20 +20,33 @@ def candidates(
 
     With ``multi_label=False`` a span keeps only its best label.
     """
-    probs = probs[:n_words]
+    return batch_candidates(probs[None], [n_words], labels, threshold, multi_label)[0]
+
+
+def batch_candidates(
+    probs: torch.Tensor,
+    n_words: Sequence[int],
+    labels: Sequence[str],
+    threshold: float | Mapping[str, float] = 0.5,
+    multi_label: bool = False,
+) -> list[list[Candidate]]:
+    """:func:`candidates` of a whole batch ``(B, words, max_width, labels)`` in a few tensor operations on the
+    scores' own device, so only the hits cross to the CPU (one sync per batch, not one per sentence)."""
     if isinstance(threshold, Mapping):
-        cut = torch.tensor([threshold.get(label, 0.5) for label in labels], dtype=probs.dtype)
+        cut = torch.tensor([threshold.get(label, 0.5) for label in labels], dtype=probs.dtype, device=probs.device)
     else:
-        cut = torch.full((len(labels),), float(threshold), dtype=probs.dtype)
+        cut = torch.full((len(labels),), float(threshold), dtype=probs.dtype, device=probs.device)
+    keep = probs >= cut
     if not multi_label:
-        best = probs.max(dim=-1, keepdim=True).values
-        probs = torch.where(probs >= best, probs, torch.zeros_like(probs))
-    hits = (probs >= cut).nonzero().tolist()
-    out = []
-    for start, k, li in hits:
+        keep &= probs >= probs.max(dim=-1, keepdim=True).values
+    rows, starts, widths, label_ids = keep.nonzero(as_tuple=True)
+    hits = torch.stack([rows, starts, widths, label_ids]).tolist()
+    scores = probs[rows, starts, widths, label_ids].float().tolist()
+    out: list[list[Candidate]] = [[] for _ in n_words]
+    for row, start, k, li, score in zip(*hits, scores, strict=True):
         end = start + k + 1
-        if end <= n_words:
-            out.append((start, end, labels[li], float(probs[start, k, li])))
+        if end <= n_words[row]:
+            out[row].append((start, end, labels[li], score))
     return out
 
 
