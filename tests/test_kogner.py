@@ -53,6 +53,62 @@ def test_distill_loss_is_the_mse_of_projected_labels_and_linked_spans():
     assert torch.allclose(distill_loss(student, output, label_t, index, span_t), expected)
 
 
+def test_the_mse_term_is_zero_when_projected_vectors_equal_teacher_vectors():
+    torch.manual_seed(0)
+    student = _student(teacher_dim=6)
+    spans, labels = torch.randn(2, 4, 12, 8), torch.randn(3, 8)
+    output = StudentOutput(torch.zeros(2, 4, 12, 3), spans, labels, torch.ones(2, 4, 12, dtype=torch.bool), None)
+    index = torch.tensor([[0, 1, 2], [1, 3, 0]])
+    with torch.no_grad():
+        label_t = student.distill_label(labels)
+        span_t = student.distill_span(spans[index[:, 0], index[:, 1], index[:, 2]])
+    assert distill_loss(student, output, label_t, index, span_t).item() == 0.0
+
+
+def _slice_config(path, out, **kw) -> TrainConfig:
+    return TrainConfig(
+        corpora=[str(path)], labels={str(path): LABELS}, output=str(out), epochs=1, batch_size=8, eval_every=1000,
+        seed=1, **kw,
+    )  # fmt: skip
+
+
+def _tiny_model_config() -> ModelConfig:
+    vocab = load_tokenizer("all-MiniLM-L6-v2").vocab_size
+    return ModelConfig(encoder_config=tiny_encoder_config(vocab, hidden=32), head_dim=32)
+
+
+@pytest.fixture(scope="module")
+def ncbi_slice_file(root, tmp_path_factory):
+    sents = [s for s in read_corpus(root / "ner/NCBI-disease/train.tsv").sentences if s.entities][:32]
+    path = tmp_path_factory.mktemp("kogner") / "slice.tsv"
+    write_corpus([Document.from_sentences("slice", sents)], path)
+    return path
+
+
+def test_with_lambda_0_and_augmentation_off_training_equals_the_plain_students(ncbi_slice_file, slice_kg, tmp_path):
+    weights = []
+    for kg in (None, str(slice_kg)):
+        torch.manual_seed(0)
+        config = _slice_config(ncbi_slice_file, tmp_path / str(bool(kg)), kg=kg, distill_lambda=0.0, augment=False)
+        trainer = Trainer(config, _tiny_model_config())
+        trainer.fit()
+        weights.append(trainer.model.student.state_dict())
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_a_kg_training_step_runs_under_bf16_autocast(ncbi_slice_file, slice_kg, teacher_result, tmp_path, monkeypatch):
+    """CUDA trains under bf16 autocast; the distillation heads must run inside it (CPU autocast stands in)."""
+    import kogner.train.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "autocast", lambda device: torch.autocast("cpu", dtype=torch.bfloat16))
+    config = _slice_config(ncbi_slice_file, tmp_path, kg=str(slice_kg), distill_lambda=1.0, augment=True, max_steps=2)
+    trainer = Trainer(config, _tiny_model_config())
+    plan = trainer_module.plan_epoch(trainer.corpora, 8, 0, 1, 0)[0]
+    loss = trainer.train_step(plan.corpus, plan.sentences, plan.labels)
+    assert torch.isfinite(torch.tensor(loss))
+
+
 @pytest.fixture(scope="module")
 def kogner_run(root, slice_kg, teacher_result, tmp_path_factory):
     """A tiny student trained with distillation and augmentation on 32 real NCBI sentences."""

@@ -12,8 +12,9 @@ from kogner.encoder import load_encoder, load_tokenizer, tiny_encoder_config
 from kogner.evaluate import evaluate_documents
 from kogner.model import KoGNER, ModelConfig, SequenceTooLong
 from kogner.model.collate import TextBatch
-from kogner.model.student import SpanStudent, StudentOutput
+from kogner.model.student import SpanStudent, StudentOutput, supervised_cells
 from kogner.model.windows import plan_windows
+from kogner.train.batching import negative_pool
 from kogner.train.trainer import TrainConfig, Trainer
 
 LABELS = {"Disease": "disease"}
@@ -293,3 +294,30 @@ def test_span_vectors_equal_the_head_applied_to_start_end_and_width_concatenated
     width = student.width_embedding.weight[None, None].expand(b, w, k, -1)
     concatenated = torch.cat([words.unsqueeze(2).expand(b, w, k, d), words[:, end], width], -1)
     assert torch.allclose(student.span_vectors(words), student.span_head(concatenated), atol=1e-5)
+
+
+def test_labels_from_other_corpora_are_supervised_only_on_this_sentences_gold_mentions():
+    span_mask = torch.ones(1, 3, 2, dtype=torch.bool)
+    span_mask[0, 2, 1] = False  # a span past the end
+    targets = torch.zeros(1, 3, 2, 2)  # labels: own "gene", foreign "disease"
+    targets[0, 1, 0, 0] = 1.0  # word 1 is a gold gene
+    cells = supervised_cells(span_mask, targets, torch.tensor([True, False]))
+    assert torch.equal(cells[..., 0], span_mask)  # the own label: every valid span
+    expected = torch.zeros(1, 3, 2, dtype=torch.bool)
+    expected[0, 1, 0] = True
+    assert torch.equal(cells[..., 1], expected)  # the foreign label: only on the gold gene ("not a disease")
+
+
+def test_negatives_never_share_a_kg_type_with_the_corpus_labels():
+    texts = ["cell type", "chemical", "disease", "gene or gene product", "protein"]
+    assert negative_pool({"gene or gene product"}, texts) == ["cell type", "chemical", "disease"]
+    assert negative_pool({"protein", "cell type"}, texts) == ["chemical", "disease"]
+    assert negative_pool({"disease"}, [*texts, "my custom label"]) == [
+        "cell type", "chemical", "gene or gene product", "protein", "my custom label"
+    ]  # fmt: skip
+
+
+def test_mean_pooling_is_the_default_but_configs_saved_before_keep_first_subword_pooling():
+    assert ModelConfig().word_pooling == "mean"
+    saved_before = {k: v for k, v in ModelConfig().to_dict().items() if k != "word_pooling"}
+    assert ModelConfig.from_dict(saved_before).word_pooling == "first"

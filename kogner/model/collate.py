@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
@@ -55,24 +56,26 @@ def collate_words(
     )
     n_words = [len(words) for words in sequences]
     width = max(n_words)
-    starts = torch.zeros(len(sequences), width, dtype=torch.long)
-    ends = torch.ones(len(sequences), width, dtype=torch.long)
-    mask = torch.zeros(len(sequences), width, dtype=torch.bool)
+    starts = np.zeros((len(sequences), width), dtype=np.int64)
+    ends = np.ones((len(sequences), width), dtype=np.int64)
+    lengths = enc["attention_mask"].sum(1).tolist()
     for b, n in enumerate(n_words):
-        first: dict[int, int] = {}
-        last: dict[int, int] = {}
-        for pos, w in enumerate(enc.word_ids(b)):
-            if w is not None:
-                first.setdefault(w, pos)
-                last[w] = pos + 1
-        if n and int(enc["attention_mask"][b].sum()) >= max_subwords and max(first, default=-1) < n - 1:
+        if not n:
+            continue
+        word_ids = np.array([-1 if w is None else w for w in enc.word_ids(b)], dtype=np.int64)
+        position = np.flatnonzero(word_ids >= 0)
+        words = word_ids[position]
+        if lengths[b] >= max_subwords and (not len(words) or words.max() < n - 1):
             raise ValueError(f"sequence {b} needs more than {max_subwords} subwords; window it first")
-        prev = (1, 2)
-        for w in range(n):
-            if w in first:
-                prev = (first[w], last[w])
-            starts[b, w], ends[b, w] = prev
-            mask[b, w] = True
+        first, last = np.full(n, -1), np.full(n, -1)
+        first[words[::-1]] = position[::-1]  # fancy assignment keeps the last write: reversed = first subword
+        last[words] = position + 1
+        # a word without subwords reuses the previous word's range (the first word: the first real token)
+        source = np.maximum.accumulate(np.where(first >= 0, np.arange(n), -1))
+        starts[b, :n] = np.where(source >= 0, first[source], 1)
+        ends[b, :n] = np.where(source >= 0, last[source], 2)
+    mask = torch.arange(width)[None, :] < torch.tensor(n_words)[:, None]
+    starts, ends = torch.from_numpy(starts), torch.from_numpy(ends)
     return TextBatch(enc["input_ids"], enc["attention_mask"], starts, ends, mask, n_words)
 
 

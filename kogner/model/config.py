@@ -9,6 +9,9 @@ from typing import Any, Literal
 
 from kogner.encoder import DEFAULT_ENCODER
 
+# Saved configs that lack a key were written before its default changed: they keep the old behaviour.
+LEGACY_DEFAULTS: dict[str, Any] = {"word_pooling": "first"}  # mean pooling became the default (measured: README)
+
 
 @dataclass
 class ModelConfig:
@@ -19,7 +22,7 @@ class ModelConfig:
     head_dim: int = 256
     width_dim: int = 32  # 0 = no width embedding
     dropout: float = 0.1
-    word_pooling: Literal["first", "mean"] = "first"
+    word_pooling: Literal["first", "mean"] = "mean"
     shared_label_encoder: bool = True
     label_encoder: str | None = None  # a second encoder for label texts when not shared
     max_subwords: int = 512  # encoder limit per window, special tokens included
@@ -47,7 +50,7 @@ class ModelConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        return cls(**data)
+        return cls(**{**LEGACY_DEFAULTS, **data})
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")

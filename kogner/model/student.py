@@ -113,11 +113,23 @@ class SpanStudent(nn.Module):
         return StudentOutput(logits, spans, label_vectors, mask, words)
 
 
-def span_loss(output: StudentOutput, targets: torch.Tensor) -> torch.Tensor:
-    """BCE with logits over valid span x label cells, summed and divided by the batch size."""
-    cells = output.span_mask.unsqueeze(-1).expand_as(output.logits)
-    loss = nn.functional.binary_cross_entropy_with_logits(output.logits[cells], targets[cells], reduction="sum")
-    return loss / output.logits.size(0)
+def supervised_cells(span_mask: torch.Tensor, targets: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
+    """(B, W, K, L) span x label cells the BCE may supervise, for a corpus annotated only for its ``own`` (L,)
+    labels. An own label is known on every valid span. A label sampled from another corpus is known only on
+    this sentence's gold mentions (a protein is not a disease); elsewhere it is unknown, since the corpus never
+    annotated it: a disease in a gene corpus is not marked, and calling it "not a disease" teaches the
+    opposite of the truth."""
+    gold_span = targets.amax(-1, keepdim=True) > 0
+    return span_mask.unsqueeze(-1) & (own.view(1, 1, 1, -1) | gold_span)
+
+
+def span_loss(output: StudentOutput, targets: torch.Tensor, cells: torch.Tensor | None = None) -> torch.Tensor:
+    """BCE with logits over the supervised span x label cells (default: every valid span), in fp32, summed and
+    divided by the batch size."""
+    if cells is None:
+        cells = output.span_mask.unsqueeze(-1).expand_as(output.logits)
+    logits, targets = output.logits[cells].float(), targets.to(output.logits.device)[cells].float()
+    return nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="sum") / output.logits.size(0)
 
 
 def distill_loss(
@@ -130,10 +142,11 @@ def distill_loss(
     """MSE between projected student vectors and teacher vectors: every label against its type vector
     (``label_targets`` (L, T)), and the spans ``span_index`` (M, 3: batch, start, width - 1) of gold
     mentions linked to KG nodes against those nodes' vectors (``span_targets`` (M, T))."""
-    loss = output.logits.new_zeros(())
+    loss = output.logits.new_zeros((), dtype=torch.float32)
     if label_targets is not None:
-        loss = loss + nn.functional.mse_loss(student.distill_label(output.label_vectors), label_targets)
+        projected = student.distill_label(output.label_vectors).float()
+        loss = loss + nn.functional.mse_loss(projected, label_targets.float())
     if span_index is not None and len(span_index):
         spans = output.span_vectors[span_index[:, 0], span_index[:, 1], span_index[:, 2]]
-        loss = loss + nn.functional.mse_loss(student.distill_span(spans), span_targets)
+        loss = loss + nn.functional.mse_loss(student.distill_span(spans).float(), span_targets.float())
     return loss

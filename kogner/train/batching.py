@@ -11,6 +11,7 @@ from kogner.data.corpora import CORPORA, get_corpus
 from kogner.data.formats import read_corpus
 from kogner.data.records import Document, Entity, Sentence
 from kogner.errors import KognerError
+from kogner.kg.graph import kg_types
 
 
 @dataclass
@@ -21,6 +22,18 @@ class CorpusData:
     labels: dict[str, str]
     train: list[Sentence]
     devel: list[Document]
+
+    @property
+    def own_labels(self) -> frozenset[str]:
+        """The label texts this corpus annotates exhaustively."""
+        return frozenset(self.labels.values())
+
+
+def negative_pool(own: set[str], all_texts: list[str]) -> list[str]:
+    """Other corpora's label texts that may serve as negatives here: not our own, and not of a KG type one of
+    ours has (``protein`` is no negative for a gene corpus: its genes are proteins)."""
+    own_types = {t for text in own for t in kg_types(text) or ()}
+    return [t for t in all_texts if t not in own and not own_types.intersection(kg_types(t) or ())]
 
 
 def load_corpus(
@@ -66,14 +79,15 @@ def plan_epoch(corpora: list[CorpusData], batch_size: int, negatives: int, seed:
     """The batches of one epoch, a pure function of (seed, epoch) so that a resumed run replays them exactly.
 
     Sentences are shuffled, grouped in pools of 50 batches, sorted by length inside a pool (little padding)
-    and cut into batches; the batches of all corpora are then shuffled together.
+    and cut into batches; the batches of all corpora are then shuffled together. Each batch carries its
+    corpus's labels and ``negatives`` label texts drawn from :func:`negative_pool`.
     """
     rng = random.Random(f"{seed}:{epoch}")
     plans = []
     all_texts = sorted({t for c in corpora for t in c.labels.values()})
     for ci, corpus in enumerate(corpora):
         own = sorted(set(corpus.labels.values()))
-        others = [t for t in all_texts if t not in own]
+        others = negative_pool(set(own), all_texts)
         order = list(range(len(corpus.train)))
         rng.shuffle(order)
         pool = 50 * batch_size

@@ -24,7 +24,7 @@ from kogner.model.api import KoGNER
 from kogner.model.collate import collate_words, span_targets
 from kogner.model.config import ModelConfig
 from kogner.model.knowledge import Knowledge
-from kogner.model.student import span_loss
+from kogner.model.student import span_loss, supervised_cells
 from kogner.train.batching import CorpusData, plan_epoch, read_training_corpus, window_long_sentences
 from kogner.train.knowledge import KGTraining
 
@@ -74,6 +74,11 @@ class TrainState:
     best_step: int = 0
     evals_without_gain: int = 0
     examples_seen: int = 0
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA, full precision elsewhere (CPU bf16 is slower than fp32 on most CPUs)."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
 def _lr_factor(step: int, total: int, warmup: float) -> float:
@@ -174,16 +179,19 @@ class Trainer:
         words = [s.tokens for s in sentences]
         entities = [[Entity(e.start, e.end, corpus.labels[e.label]) for e in s.entities] for s in sentences]
         batch = collate_words(model.tokenizer, words, cfg.max_subwords).to(model.device)
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if model.device.type == "cuda" else nullcontext()
-        with autocast:
+        with autocast(model.device):  # every forward, the distillation heads' included
             label_vectors = model.student.label_vectors(**model.tokenize_labels(labels))
             width = batch.word_mask.size(1)
             knowledge = self.kg.inputs(ci, indices, width, model.device) if self.kg and cfg.augment else None
             output = model.student(batch, label_vectors, knowledge)
-        targets = span_targets(entities, labels, batch.word_mask.size(1), cfg.max_width).to(model.device)
-        loss = span_loss(output, targets.to(output.logits.dtype).float())
-        if self.kg is not None and self.config.distill_lambda > 0:
-            loss = loss + self.config.distill_lambda * self.kg.loss(model.student, output, ci, indices, labels)
+            distill = None
+            if self.kg is not None and self.config.distill_lambda > 0:
+                distill = self.kg.loss(model.student, output, ci, indices, labels)
+        targets = span_targets(entities, labels, width, cfg.max_width).to(model.device)
+        own = torch.tensor([label in corpus.own_labels for label in labels], device=model.device)
+        loss = span_loss(output, targets, supervised_cells(output.span_mask, targets, own))
+        if distill is not None:
+            loss = loss + self.config.distill_lambda * distill
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.student.parameters(), self.config.grad_clip)
