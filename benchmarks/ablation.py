@@ -88,7 +88,7 @@ def run_one(args, variant: str, setting: str, corpus: str, seed: int, linker: Li
         augment=augment,
     )  # fmt: skip
     state = Trainer(config, ModelConfig(**args.model_options)).fit()
-    model = KoGNER.from_pretrained(out / "best", kg=config.kg)  # the best devel checkpoint
+    model = KoGNER.from_pretrained(out / "best", kg=config.kg).to(args.device)  # the best devel checkpoint
     gold = read_corpus(CORPORA[corpus].path("test")).documents
     pred = model.predict_documents(gold, CORPORA[corpus].labels, batch_size=64)
     scores = evaluate_documents(gold, pred)
@@ -96,17 +96,19 @@ def run_one(args, variant: str, setting: str, corpus: str, seed: int, linker: Li
         "variant": variant, "setting": setting, "corpus": corpus, "seed": seed, "schedule": args.schedule,
         "f1": scores.micro.f1, "precision": scores.micro.precision, "recall": scores.micro.recall,
         "per_type_f1": {t: p.f1 for t, p in scores.per_type.items()}, **alias_split(gold, pred, linker),
-        "examples_seen": state.examples_seen, "best_step": state.best_step, "trained_on": train_on,
+        "examples_seen": state.examples_seen, "best_step": state.best_step, "devel_f1": state.best_f1,
+        "trained_on": train_on,
         "distill_lambda": config.distill_lambda, "device": str(model.device), "batch_size": args.batch,
         "model_options": args.model_options, "note": args.note,
         "sentence_counts": sentence_counts(gold, pred).tolist(), **provenance(),
     }  # fmt: skip
 
 
-def schedule_name(device: str, examples: int, batch: int, model_options: dict) -> str:
+def schedule_name(device: str, examples: int, batch: int, model_options: dict, distill_lambda: float = 1.0) -> str:
     """The reduced-schedule label of a record, e.g. ``cpu-1600-examples`` or ``cuda-12800-examples-b32``."""
     name = f"{device}-{examples}-examples" + (f"-b{batch}" if batch != 16 else "")
-    return name + "".join(f"-{k}={v}" for k, v in sorted(model_options.items()))
+    name += "".join(f"-{k}={v}" for k, v in sorted(model_options.items()))
+    return name + (f"-lambda={distill_lambda:g}" if distill_lambda != 1.0 else "")
 
 
 def done_keys(path: Path) -> set[tuple]:
@@ -174,8 +176,8 @@ def main() -> None:
     for option in args.model_option:
         key, value = option.split("=", 1)
         args.model_options[key] = type(getattr(defaults, key))(value)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    args.schedule = schedule_name(device, args.examples, args.batch, args.model_options)
+    args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    args.schedule = schedule_name(args.device, args.examples, args.batch, args.model_options, args.distill_lambda)
     linker = None
     for seed in args.seeds:  # seed-major: a whole seed of the grid is complete before the next starts
         for setting in args.settings:

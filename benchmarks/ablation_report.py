@@ -66,15 +66,15 @@ def markdown(rows: list[dict]) -> str:
 
 
 def plots(rows: list[dict], folder: Path) -> list[str]:
-    """Per-corpus F1 bars with sd error bars (one figure per setting), and gain vs alias share."""
+    """Per-corpus F1 bars with sd error bars (one figure per schedule and setting), and gain vs alias share."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     written = []
-    for setting in sorted({r["setting"] for r in rows}):
-        sub = [r for r in rows if r["setting"] == setting]
+    for schedule, setting in sorted({(r["schedule"], r["setting"]) for r in rows}):
+        sub = [r for r in rows if r["setting"] == setting and r["schedule"] == schedule]
         corpora = sorted({r["corpus"] for r in sub})
         variants = [v for v in ("student", "+distill", "+augment", "kogner") if any(r["variant"] == v for r in sub)]
         fig, ax = plt.subplots(figsize=(8, 4))
@@ -86,9 +86,9 @@ def plots(rows: list[dict], folder: Path) -> list[str]:
                    yerr=[100 * v["f1_sd"] if v else 0 for v in vals], label=variant, capsize=3)  # fmt: skip
         ax.set_xticks([j + 0.4 - width / 2 for j in range(len(corpora))], corpora)
         ax.set_ylabel("test micro F1")
-        ax.set_title(f"{setting}: F1 by variant (mean +- sd over seeds)")
+        ax.set_title(f"{setting}, {schedule}: F1 by variant (mean +- sd over seeds)", fontsize=9)
         ax.legend()
-        name = f"ablation_{setting}.png"
+        name = f"ablation_{setting}_{schedule.replace('=', '-')}.png"
         fig.tight_layout()
         fig.savefig(folder / name, dpi=120)
         plt.close(fig)
@@ -98,7 +98,8 @@ def plots(rows: list[dict], folder: Path) -> list[str]:
         fig, ax = plt.subplots(figsize=(5, 4))
         ax.scatter([100 * r["gold_alias_share"] for r in gains], [100 * r["delta_vs_student"] for r in gains])
         for r in gains:
-            ax.annotate(f"{r['corpus']} ({r['setting']})", (100 * r["gold_alias_share"], 100 * r["delta_vs_student"]))
+            label = f"{r['corpus']} ({r['setting']}, {r['schedule'].split('-')[0]})"
+            ax.annotate(label, (100 * r["gold_alias_share"], 100 * r["delta_vs_student"]), fontsize=7)
         ax.axhline(0, color="grey", lw=0.5)
         ax.set_xlabel("test mentions that are exact KG aliases (%)")
         ax.set_ylabel("kogner - student F1 (points)")
@@ -109,12 +110,49 @@ def plots(rows: list[dict], folder: Path) -> list[str]:
     return written
 
 
+def schedules(records: list[dict]) -> str:
+    """What each schedule is: runs, device, commits and any note the runs recorded."""
+    lines = ["| schedule | runs | device | commits | note |", "|---|---|---|---|---|"]
+    for name in sorted({r["schedule"] for r in records}):
+        runs = [r for r in records if r["schedule"] == name]
+        commits = ", ".join(sorted({r["commit"][:7] for r in runs}))
+        notes = "; ".join(sorted({r.get("note") or "" for r in runs} - {""})) or "–"
+        lines.append(f"| {name} | {len(runs)} | {runs[0]['device']} | {commits} | {notes} |")
+    return "\n".join(lines) + "\n"
+
+
+def lambda_table(records: list[dict]) -> str:
+    """Devel F1 of ``+distill`` by distillation lambda (``lambda_devel.jsonl``): the lambda to use is the one
+    with the best mean devel F1 over corpora; test F1 is shown but plays no part in the choice."""
+    by = defaultdict(dict)
+    for r in records:
+        by[r["distill_lambda"]][r["corpus"]] = r
+    corpora = sorted({r["corpus"] for r in records})
+    lines = ["| lambda | " + " | ".join(f"{c} devel" for c in corpora) + " | mean devel | mean test |",
+             "|---" * (len(corpora) + 3) + "|"]  # fmt: skip
+    means = {}
+    for lam in sorted(by):
+        runs = by[lam]
+        if set(runs) != set(corpora):
+            continue
+        means[lam] = statistics.mean(runs[c]["devel_f1"] for c in corpora)
+        test = statistics.mean(runs[c]["f1"] for c in corpora)
+        cells = " | ".join(f"{100 * runs[c]['devel_f1']:.1f}" for c in corpora)
+        lines.append(f"| {lam:g} | {cells} | {100 * means[lam]:.1f} | {100 * test:.1f} |")
+    best = max(means, key=means.get) if means else None
+    return "\n".join(lines) + f"\n\nBest mean devel F1: lambda = {best:g}\n" if best is not None else ""
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--results", type=Path, default=RESULTS)
     args = p.parse_args()
-    rows = summarise(load(args.results / "ablation.jsonl"))
-    text = markdown(rows)
+    records = load(args.results / "ablation.jsonl")
+    rows = summarise(records)
+    text = markdown(rows) + "\n" + schedules(records)
+    sweep = args.results / "lambda_devel.jsonl"
+    if sweep.is_file():
+        text += "\n## Distillation lambda, chosen on devel\n\n" + lambda_table(load(sweep))
     try:
         images = plots(rows, args.results)
         text += "\n" + "\n".join(f"![{name}]({name})" for name in images) + "\n"

@@ -45,15 +45,19 @@ def as_documents(gold: list[Document], found: list, names: dict[str, str]) -> li
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", nargs="+", required=True, help="one or more checkpoints, timed alternately")
     p.add_argument("--corpus", default="ncbi-disease")
     p.add_argument("--settings", nargs="+", default=["fp32:32", "fp32:128", "bf16:128", "bf16:256"])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--device", default=None)
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    p.add_argument("--name", default=None, help="results file name (default: predict_speed_<device>)")
     p.add_argument("--results", type=Path, default=RESULTS)
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model = KoGNER.from_pretrained(args.model).to(device)
+    models = {path: KoGNER.from_pretrained(path).to(device) for path in args.model}
     corpus = CORPORA[args.corpus]
     gold = read_corpus(corpus.path("test")).documents
     sequences = [s.tokens for d in gold for s in d.sentences]
@@ -64,38 +68,44 @@ def main() -> None:
     for setting in args.settings:
         precision, batch = setting.split(":")
         with precision_context(precision, device):
-            model.predict_words(sequences[:256], labels, batch_size=int(batch))  # warm-up (kernels, allocator)
-            times, found = [], None
+            times: dict[str, list[float]] = {path: [] for path in models}
+            found: dict[str, list] = {}
+            for model in models.values():
+                model.predict_words(sequences[:256], labels, batch_size=int(batch))  # warm-up
             for _ in range(args.repeats):
-                sync()
-                start = time.perf_counter()
-                found = model.predict_words(sequences, labels, batch_size=int(batch))
-                sync()
-                times.append(time.perf_counter() - start)
-        f1 = evaluate_documents(gold, as_documents(gold, found, names)).micro.f1
-        speed = len(sequences) / statistics.median(times)
-        rows.append({"precision": precision, "batch_size": int(batch), "sentences_per_s": speed, "f1": f1,
-                     "times_s": times})  # fmt: skip
-        print(f"{setting}: {speed:,.0f} sentences/s, F1 {100 * f1:.2f}", flush=True)
+                for path, model in models.items():  # alternating, so drift hits every model alike
+                    sync()
+                    start = time.perf_counter()
+                    found[path] = model.predict_words(sequences, labels, batch_size=int(batch))
+                    sync()
+                    times[path].append(time.perf_counter() - start)
+        for path in models:
+            f1 = evaluate_documents(gold, as_documents(gold, found[path], names)).micro.f1
+            speed = len(sequences) / statistics.median(times[path])
+            rows.append({
+                "model": path, "augment": models[path].config.augment, "precision": precision,
+                "batch_size": int(batch), "sentences_per_s": speed, "f1": f1, "times_s": times[path],
+            })  # fmt: skip
+            print(f"{path} {setting}: {speed:,.0f} sentences/s, F1 {100 * f1:.2f}", flush=True)
     for row in rows:
         row["ratio_vs_first"] = row["sentences_per_s"] / rows[0]["sentences_per_s"]
     report = {
-        **provenance(), "model": args.model, "corpus": args.corpus, "split": "test", "sentences": len(sequences),
+        **provenance(), "models": args.model, "corpus": args.corpus, "split": "test", "sentences": len(sequences),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu", "repeats": args.repeats,
         "machine": machine(), "peak_rss_mib": peak_rss_mib(), "rows": rows,
     }  # fmt: skip
     table = [
         f"Prediction speed, {args.corpus} test ({len(sequences)} sentences), {report['device']}; median of "
         f"{args.repeats} passes; ratio against the first row, same process.\n",
-        "| precision | batch | sentences/s | ratio | F1 |",
-        "|---|---|---|---|---|",
+        "| model | augment | precision | batch | sentences/s | ratio | F1 |",
+        "|---|---|---|---|---|---|---|",
     ]
     table += [
-        f"| {r['precision']} | {r['batch_size']} | {r['sentences_per_s']:,.0f} | {r['ratio_vs_first']:.2f}x "
-        f"| {100 * r['f1']:.2f} |"
+        f"| {Path(r['model']).parent.name or r['model']} | {r['augment']} | {r['precision']} | {r['batch_size']} "
+        f"| {r['sentences_per_s']:,.0f} | {r['ratio_vs_first']:.2f}x | {100 * r['f1']:.2f} |"
         for r in rows
     ]
-    write_results(args.results, f"predict_speed_{device.type}", report, "\n".join(table) + "\n")
+    write_results(args.results, args.name or f"predict_speed_{device.type}", report, "\n".join(table) + "\n")
 
 
 if __name__ == "__main__":

@@ -123,6 +123,7 @@ class Student:
 
 class Peer:
     name = "gliner-0.2.29"
+    learning_rates = (LR_ENCODER, LR_HEADS)  # encoder, others; --peer-lr sets the peer's own
 
     def __init__(self, model) -> None:
         self.model = model
@@ -140,8 +141,9 @@ class Peer:
         from gliner.model import _get_trainer_classes
 
         trainer_class, _ = _get_trainer_classes()
+        lr_encoder, lr_others = Peer.learning_rates
         args = model.create_training_args(
-            output_dir=str(out), learning_rate=LR_ENCODER, others_lr=LR_HEADS, weight_decay=WEIGHT_DECAY,
+            output_dir=str(out), learning_rate=lr_encoder, others_lr=lr_others, weight_decay=WEIGHT_DECAY,
             warmup_ratio=WARMUP, max_grad_norm=CLIP, per_device_train_batch_size=batch, max_steps=steps,
             save_strategy="no", logging_steps=50, use_cpu=True, dataloader_num_workers=0, seed=seed,
             data_seed=seed, report_to="none",
@@ -368,6 +370,7 @@ def run(args: argparse.Namespace) -> None:
                     "speed_sentences": len(sequences), "peak_rss_mib": rss, "trained_on": corpus,
                     "timing": "quiet pass (--measure)" if args.measure else "during training run",
                     "timing_command": base["command"],
+                    "learning_rates": list(Peer.learning_rates if key == "gliner" else (LR_ENCODER, LR_HEADS)),
                 }  # fmt: skip
                 print(f"  {setting} {dataset} {system.name}: F1 {100 * result['f1']:.1f}, {speed[key]:.1f} sent/s")
                 records.append(record)
@@ -400,8 +403,11 @@ def main() -> None:
     p.add_argument("--results", default=str(RESULTS))
     p.add_argument("--measure", action="store_true", help="load the models trained under --runs and time them")
     p.add_argument("--throughput-steps", type=int, default=20)
+    p.add_argument("--peer-lr", nargs=2, type=float, metavar=("ENCODER", "OTHERS"), help="the peer's own rates")
     p.add_argument("--student-option", action="append", default=[], metavar="KEY=VALUE", help="e.g. width_dim=0")
     args = p.parse_args()
+    if args.peer_lr:
+        Peer.learning_rates = tuple(args.peer_lr)
     args.student_options = {k: type(ABLATABLE[k])(v) for k, v in (o.split("=", 1) for o in args.student_option)}
     run(args)
 
