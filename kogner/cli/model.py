@@ -112,7 +112,7 @@ def quickstart(
 
     best = output / "best"
     if not (best / "model.safetensors").is_file():
-        err_console.print(f"no model in {best}: training the default one (about 12 minutes on 2 CPU cores)")
+        err_console.print(f"no model in {best}: training the default one (about 5 minutes on 2 CPU cores)")
         options = TrainConfig(
             corpora=["ncbi-disease", "bc5cdr"], output=str(output), epochs=1, max_steps=900,
             batch_size=16, eval_every=300, max_devel_sentences=300,
