@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
@@ -88,6 +91,18 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status)
 
 
+def _json_safe(value):
+    """Validation errors echo the input, and JSON has no NaN or Infinity (which Python clients send): such
+    numbers go back as their text, so a bad number is a 422, not a 500 from the response encoder."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) -> FastAPI:
     """The API around the model that ``loader`` returns (called once, in a background thread)."""
     config = config or ServeConfig()
@@ -130,6 +145,10 @@ def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) 
         if request.method == "POST" and length is None and len(await request.body()) > config.max_body_bytes:
             return _error(413, f"body over {config.max_body_bytes} bytes")
         return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
 
     @app.get("/health")
     async def health() -> dict:
