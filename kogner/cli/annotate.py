@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kogner.cli.common import err_console, print_json
+from kogner.cli.common import LabelsOption, ModelOption, ThresholdOption, err_console, print_json
 from kogner.cli.labels import parse_labels
 from kogner.errors import KognerError
 
@@ -16,9 +16,9 @@ from kogner.errors import KognerError
 def annotate(
     src: Annotated[Path, typer.Argument(help="JSONL, PubTator, BioC XML/JSON, Parquet, or a folder of .txt files.")],
     out: Annotated[Path, typer.Argument(help="Output folder: shards, manifest.json and rejects.jsonl.")],
-    model: Annotated[str, typer.Option(help="Checkpoint directory.")],
-    labels: Annotated[list[str], typer.Option(help="'disease,chemical' or TYPE=text pairs.")],
-    threshold: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.5,
+    model: ModelOption,
+    labels: LabelsOption,
+    threshold: ThresholdOption = 0.5,
     fmt: Annotated[str | None, typer.Option("--from", help="Input format (default: from the name).")] = None,
     to: Annotated[str, typer.Option(help="Output format: jsonl, pubtator, bioc-xml or bioc-json.")] = "jsonl",
     shard_size: Annotated[int, typer.Option(min=1, help="Input records per output shard.")] = 1000,

@@ -1,16 +1,22 @@
-"""Console helpers shared by the commands: JSON or rich tables, repairs, progress."""
+"""What the commands share: options that mean the same everywhere, JSON or rich tables, repairs, progress."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
 from kogner.errors import Repair
+
+# Options that mean the same in every command that takes them (predict, annotate, serve).
+ModelOption = Annotated[str, typer.Option(help="Checkpoint directory.")]
+LabelsOption = Annotated[list[str], typer.Option(help="'disease,chemical' or TYPE=text pairs.")]
+ThresholdOption = Annotated[float, typer.Option(min=0.0, max=1.0)]
 
 console = Console()
 err_console = Console(stderr=True)

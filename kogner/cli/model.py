@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kogner.cli.common import console, err_console, print_json
+from kogner.cli.common import LabelsOption, ModelOption, ThresholdOption, console, err_console, print_json
 from kogner.cli.data import TokenizerOpt, _tokenizer
 from kogner.cli.labels import parse_labels
 from kogner.errors import KognerError
@@ -65,9 +65,9 @@ def train(
 def predict(
     src: Annotated[Path, typer.Argument(help="Input: any supported format, or a .txt file of raw text.")],
     dst: Annotated[Path, typer.Argument(help="Output file; format from its name or --to.")],
-    model: Annotated[str, typer.Option(help="Checkpoint directory.")],
-    labels: Annotated[list[str], typer.Option(help="'disease,chemical' or TYPE=text pairs.")],
-    threshold: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.5,
+    model: ModelOption,
+    labels: LabelsOption,
+    threshold: ThresholdOption = 0.5,
     to: Annotated[str | None, typer.Option(help="Output format.")] = None,
     fmt: Annotated[str | None, typer.Option("--from", help="Input format.")] = None,
     tokenizer: TokenizerOpt = None,

@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
+from kogner.cli.common import ModelOption
 from kogner.errors import KognerError
 
 
 def serve(
-    model: Annotated[str, typer.Option(help="Checkpoint directory.")],
+    model: ModelOption,
     host: Annotated[str, typer.Option(help="Bind address; beyond loopback $KOGNER_API_TOKEN is needed.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
     kg: Annotated[Path | None, typer.Option(help="A built KG with its teacher: entities get KG ids.")] = None,
