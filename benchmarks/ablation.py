@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import itertools
 import json
 import os
 import subprocess
@@ -179,24 +180,22 @@ def main() -> None:
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     args.schedule = schedule_name(args.device, args.examples, args.batch, args.model_options, args.distill_lambda)
     linker = None
-    for seed in args.seeds:  # seed-major: a whole seed of the grid is complete before the next starts
-        for setting in args.settings:
-            for corpus in args.corpora:
-                for variant in args.variants:
-                    key = (variant, setting, corpus, seed, args.schedule)
-                    if time.time() > deadline:
-                        print("deadline reached: no new run started")
-                        return
-                    if key in done_keys(args.results) or not claim(args.claims, key):
-                        continue
-                    linker = linker or Linker.from_folder(args.kg)
-                    try:
-                        record = run_one(args, variant, setting, corpus, seed, linker)
-                    except Exception:  # one failed run must not stop the grid; its key stays unfilled
-                        traceback.print_exc()
-                        continue
-                    append(args.results, record)
-                    print(f"{setting} {corpus} seed {seed} {variant}: F1 {100 * record['f1']:.1f}", flush=True)
+    # seed-major: a whole seed of the grid is complete before the next starts
+    for seed, setting, corpus, variant in itertools.product(args.seeds, args.settings, args.corpora, args.variants):
+        key = (variant, setting, corpus, seed, args.schedule)
+        if time.time() > deadline:
+            print("deadline reached: no new run started")
+            return
+        if key in done_keys(args.results) or not claim(args.claims, key):
+            continue
+        linker = linker or Linker.from_folder(args.kg)
+        try:
+            record = run_one(args, variant, setting, corpus, seed, linker)
+        except Exception:  # one failed run must not stop the grid; its key stays unfilled
+            traceback.print_exc()
+            continue
+        append(args.results, record)
+        print(f"{setting} {corpus} seed {seed} {variant}: F1 {100 * record['f1']:.1f}", flush=True)
 
 
 if __name__ == "__main__":

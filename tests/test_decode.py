@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from kogner.model.decode import batch_candidates, candidates, greedy_flat, greedy_nested, merge_windows
+from kogner.model.decode import batch_candidates, greedy_flat, greedy_nested, merge_windows
 
 LABELS = ["disease", "gene"]
+
+
+def candidates(probs: torch.Tensor, labels, n_words: int, threshold=0.5, multi_label: bool = False):
+    """The candidates of one window: a batch of one."""
+    return batch_candidates(probs[None], [n_words], labels, threshold, multi_label)[0]
 
 
 def probs_with(hits: dict[tuple[int, int, int], float], words: int = 4, width: int = 3) -> torch.Tensor:

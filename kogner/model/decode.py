@@ -9,20 +9,6 @@ import torch
 Candidate = tuple[int, int, str, float]  # (start word, end word exclusive, label, score)
 
 
-def candidates(
-    probs: torch.Tensor,
-    labels: Sequence[str],
-    n_words: int,
-    threshold: float | Mapping[str, float] = 0.5,
-    multi_label: bool = False,
-) -> list[Candidate]:
-    """Spans of one window scoring at or above the threshold; ``probs`` is (words, max_width, labels).
-
-    With ``multi_label=False`` a span keeps only its best label.
-    """
-    return batch_candidates(probs[None], [n_words], labels, threshold, multi_label)[0]
-
-
 def batch_candidates(
     probs: torch.Tensor,
     n_words: Sequence[int],
@@ -30,8 +16,10 @@ def batch_candidates(
     threshold: float | Mapping[str, float] = 0.5,
     multi_label: bool = False,
 ) -> list[list[Candidate]]:
-    """:func:`candidates` of a whole batch ``(B, words, max_width, labels)`` in a few tensor operations on the
-    scores' own device, so only the hits cross to the CPU (one sync per batch, not one per sentence)."""
+    """Spans scoring at or above the threshold, per window of a batch ``(B, words, max_width, labels)``; a span
+    ending past its window's ``n_words`` is never one. With ``multi_label=False`` a span keeps only its best
+    label. A few tensor operations on the scores' own device, so only the hits cross to the CPU (one sync per
+    batch, not one per sentence)."""
     if isinstance(threshold, Mapping):
         cut = torch.tensor([threshold.get(label, 0.5) for label in labels], dtype=probs.dtype, device=probs.device)
     else:

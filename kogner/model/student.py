@@ -128,7 +128,7 @@ def span_loss(output: StudentOutput, targets: torch.Tensor, cells: torch.Tensor 
     divided by the batch size."""
     if cells is None:
         cells = output.span_mask.unsqueeze(-1).expand_as(output.logits)
-    logits, targets = output.logits[cells].float(), targets.to(output.logits.device)[cells].float()
+    logits, targets = output.logits[cells].float(), targets[cells].float()
     return nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="sum") / output.logits.size(0)
 
 

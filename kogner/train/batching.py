@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ class CorpusData:
         return frozenset(self.labels.values())
 
 
-def negative_pool(own: set[str], all_texts: list[str]) -> list[str]:
+def negative_pool(own: AbstractSet[str], all_texts: list[str]) -> list[str]:
     """Other corpora's label texts that may serve as negatives here: not our own, and not of a KG type one of
     ours has (``protein`` is no negative for a gene corpus: its genes are proteins)."""
     own_types = {t for text in own for t in kg_types(text) or ()}
@@ -86,8 +87,8 @@ def plan_epoch(corpora: list[CorpusData], batch_size: int, negatives: int, seed:
     plans = []
     all_texts = sorted({t for c in corpora for t in c.labels.values()})
     for ci, corpus in enumerate(corpora):
-        own = sorted(set(corpus.labels.values()))
-        others = negative_pool(set(own), all_texts)
+        own = sorted(corpus.own_labels)
+        others = negative_pool(corpus.own_labels, all_texts)
         order = list(range(len(corpus.train)))
         rng.shuffle(order)
         pool = 50 * batch_size

@@ -188,7 +188,8 @@ class Trainer:
             if self.kg is not None and self.config.distill_lambda > 0:
                 distill = self.kg.loss(model.student, output, ci, indices, labels)
         targets = span_targets(entities, labels, width, cfg.max_width).to(model.device)
-        own = torch.tensor([label in corpus.own_labels for label in labels], device=model.device)
+        own_labels = corpus.own_labels
+        own = torch.tensor([label in own_labels for label in labels], device=model.device)
         loss = span_loss(output, targets, supervised_cells(output.span_mask, targets, own))
         if distill is not None:
             loss = loss + self.config.distill_lambda * distill
