@@ -86,7 +86,7 @@ def run_one(args, variant: str, setting: str, corpus: str, seed: int, linker: Li
         corpora=train_on, output=str(out), epochs=1000, max_steps=steps, batch_size=args.batch, seed=seed,
         eval_every=max(1, steps // 2), max_devel_sentences=300, device=args.device,
         kg=str(args.kg) if (distill or augment) else None, distill_lambda=args.distill_lambda if distill else 0.0,
-        augment=augment,
+        augment=augment, corpus_exponent=args.corpus_exponent,
     )  # fmt: skip
     state = Trainer(config, ModelConfig(**args.model_options)).fit()
     model = KoGNER.from_pretrained(out / "best", kg=config.kg).to(args.device)  # the best devel checkpoint
@@ -98,7 +98,7 @@ def run_one(args, variant: str, setting: str, corpus: str, seed: int, linker: Li
         "f1": scores.micro.f1, "precision": scores.micro.precision, "recall": scores.micro.recall,
         "per_type_f1": {t: p.f1 for t, p in scores.per_type.items()}, **alias_split(gold, pred, linker),
         "examples_seen": state.examples_seen, "best_step": state.best_step, "devel_f1": state.best_f1,
-        "trained_on": train_on,
+        "trained_on": train_on, "corpus_exponent": config.corpus_exponent,
         "distill_lambda": config.distill_lambda, "device": str(model.device), "batch_size": args.batch,
         "model_options": args.model_options, "note": args.note,
         "sentence_counts": sentence_counts(gold, pred).tolist(), **provenance(),
@@ -158,6 +158,9 @@ def main() -> None:
     p.add_argument("--examples", type=int, default=4800, help="training examples seen per run")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--distill-lambda", type=float, default=1.0)
+    p.add_argument(
+        "--corpus-exponent", type=float, default=0.0, help="zero-shot corpus mix: batches ~ size ** exponent"
+    )
     p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE", help="e.g. word_pooling=mean")
     p.add_argument("--kg", type=Path, default=Path("runs/kg"), help="built KG with its teacher")
     p.add_argument("--device", default=None)

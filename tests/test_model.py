@@ -8,13 +8,14 @@ import pytest
 import torch
 
 from kogner.data import Document, read_corpus, text_to_document, write_corpus
+from kogner.data.records import Sentence
 from kogner.encoder import load_encoder, load_tokenizer, tiny_encoder_config
 from kogner.evaluate import evaluate_documents
 from kogner.model import KoGNER, ModelConfig, SequenceTooLong
 from kogner.model.collate import TextBatch
 from kogner.model.student import SpanStudent, StudentOutput, supervised_cells
 from kogner.model.windows import plan_windows
-from kogner.train.batching import negative_pool
+from kogner.train.batching import CorpusData, corpus_quotas, negative_pool, plan_epoch
 from kogner.train.trainer import TrainConfig, Trainer
 
 LABELS = {"Disease": "disease"}
@@ -315,6 +316,30 @@ def test_negatives_never_share_a_kg_type_with_the_corpus_labels():
     assert negative_pool({"disease"}, [*texts, "my custom label"]) == [
         "cell type", "chemical", "gene or gene product", "protein", "my custom label"
     ]  # fmt: skip
+
+
+def test_corpus_quotas_share_one_epoch_by_size_to_the_exponent():
+    assert corpus_quotas([10, 90], 1.0) == [10, 90]
+    assert corpus_quotas([10, 90], 0.0) == [50, 50]
+    assert sorted(corpus_quotas([1, 1000], 0.0)) == [500, 501]  # the total is kept, the odd batch goes to one
+    assert sum(corpus_quotas([7, 30, 64], 0.5)) == 101
+    assert corpus_quotas([0, 5], 0.0) == [0, 5]  # an empty corpus gets nothing
+
+
+def test_equal_corpus_shares_repeat_the_small_corpus_and_cut_the_large_one():
+    def corpus(name, n):
+        train = [Sentence.from_tokens([f"{name}{i}"], []) for i in range(n)]
+        return CorpusData(name, {"T": name}, train, [])
+
+    small, large = corpus("disease", 4), corpus("gene", 40)
+    by_size = plan_epoch([small, large], 2, 0, seed=1, epoch=0)
+    assert sorted(sum(len(p.sentences) for p in by_size if p.corpus == c) for c in (0, 1)) == [4, 40]
+    equal = plan_epoch([small, large], 2, 0, seed=1, epoch=0, exponent=0.0)
+    assert len(equal) == len(by_size) == 22
+    assert sum(p.corpus == 0 for p in equal) == sum(p.corpus == 1 for p in equal) == 11
+    seen = [i for p in equal if p.corpus == 0 for i in p.sentences]
+    assert sorted(set(seen)) == [0, 1, 2, 3] and len(seen) == 22  # whole passes, reshuffled
+    assert equal == plan_epoch([small, large], 2, 0, seed=1, epoch=0, exponent=0.0)  # replayable
 
 
 def test_mean_pooling_is_the_default_but_configs_saved_before_keep_first_subword_pooling():

@@ -29,6 +29,9 @@ def train(
     lr_heads: Annotated[float | None, typer.Option()] = None,
     eval_every: Annotated[int | None, typer.Option()] = None,
     max_train_sentences: Annotated[int | None, typer.Option(help="Subsample each corpus (quick runs).")] = None,
+    corpus_exponent: Annotated[
+        float | None, typer.Option(help="Corpus share of batches ~ size ** exponent (1: by size, 0: equal).")
+    ] = None,
     seed: Annotated[int | None, typer.Option()] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 ... (default: cuda if available).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/last with its optimizer state.")] = False,
@@ -45,8 +48,8 @@ def train(
     overrides = {
         "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "lr_encoder": lr_encoder,
         "lr_heads": lr_heads, "eval_every": eval_every, "max_train_sentences": max_train_sentences,
-        "seed": seed, "device": device, "kg": str(kg) if kg else None, "distill_lambda": distill,
-        "augment": augment or None,
+        "corpus_exponent": corpus_exponent, "seed": seed, "device": device, "kg": str(kg) if kg else None,
+        "distill_lambda": distill, "augment": augment or None,
     }  # fmt: skip
     options.update({k: v for k, v in overrides.items() if v is not None})
     options.update(corpora=corpora, output=str(output))

@@ -76,29 +76,61 @@ class BatchPlan:
     labels: tuple[str, ...]
 
 
-def plan_epoch(corpora: list[CorpusData], batch_size: int, negatives: int, seed: int, epoch: int) -> list[BatchPlan]:
+def plan_epoch(
+    corpora: list[CorpusData], batch_size: int, negatives: int, seed: int, epoch: int, exponent: float = 1.0
+) -> list[BatchPlan]:
     """The batches of one epoch, a pure function of (seed, epoch) so that a resumed run replays them exactly.
 
     Sentences are shuffled, grouped in pools of 50 batches, sorted by length inside a pool (little padding)
     and cut into batches; the batches of all corpora are then shuffled together. Each batch carries its
     corpus's labels and ``negatives`` label texts drawn from :func:`negative_pool`.
+
+    An epoch has as many batches as one pass over every corpus. ``exponent`` sets each corpus's share of them:
+    proportional to its number of batches raised to ``exponent``, so 1 is one pass over each (large corpora
+    dominate) and 0 gives every corpus the same share (small corpora are passed over again, reshuffled, and
+    large ones are cut short). Multi-corpus training for zero-shot transfer needs the small disease corpora
+    seen as often as the large gene corpora.
     """
     rng = random.Random(f"{seed}:{epoch}")
-    plans = []
     all_texts = sorted({t for c in corpora for t in c.labels.values()})
-    for ci, corpus in enumerate(corpora):
+
+    def one_pass(ci: int) -> list[BatchPlan]:
+        corpus = corpora[ci]
         own = sorted(corpus.own_labels)
         others = negative_pool(corpus.own_labels, all_texts)
         order = list(range(len(corpus.train)))
         rng.shuffle(order)
-        pool = 50 * batch_size
+        pool, plans = 50 * batch_size, []
         for p in range(0, len(order), pool):
             chunk = sorted(order[p : p + pool], key=lambda i: len(corpus.train[i].tokens))
             for b in range(0, len(chunk), batch_size):
                 negs = rng.sample(others, min(negatives, len(others)))
                 plans.append(BatchPlan(ci, tuple(chunk[b : b + batch_size]), tuple(own + negs)))
+        return plans
+
+    passes = [one_pass(ci) for ci in range(len(corpora))]
+    if exponent != 1.0 and len(corpora) > 1:
+        quotas = corpus_quotas([len(p) for p in passes], exponent)
+        for ci, quota in enumerate(quotas):
+            while len(passes[ci]) < quota:
+                passes[ci] += one_pass(ci)
+            passes[ci] = passes[ci][:quota]
+    plans = [plan for batches in passes for plan in batches]
     rng.shuffle(plans)
     return plans
+
+
+def corpus_quotas(sizes: list[int], exponent: float) -> list[int]:
+    """Batches per corpus in one epoch: ``sum(sizes)`` shared in proportion to ``size ** exponent`` (largest
+    remainders round), at least one each."""
+    weights = [size**exponent if size else 0.0 for size in sizes]
+    total, norm = sum(sizes), sum(weights)
+    exact = [total * w / norm for w in weights]
+    quotas = [int(x) for x in exact]
+    by_remainder = sorted(range(len(sizes)), key=lambda i: exact[i] - quotas[i], reverse=True)
+    for i in by_remainder[: total - sum(quotas)]:
+        quotas[i] += 1
+    return [max(q, 1 if size else 0) for q, size in zip(quotas, sizes, strict=True)]
 
 
 def window_long_sentences(

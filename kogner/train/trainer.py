@@ -48,6 +48,7 @@ class TrainConfig:
     eval_every: int = 250
     patience: int = 4
     negatives: int = 2
+    corpus_exponent: float = 1.0  # corpus share of batches ~ size ** exponent (0 = equal shares)
     max_train_sentences: int | None = None
     max_devel_sentences: int | None = 500
     threshold: float = 0.5
@@ -128,7 +129,9 @@ class Trainer:
             weight_decay=config.weight_decay,
         )
         self.state = TrainState()
-        self.steps_per_epoch = len(plan_epoch(self.corpora, config.batch_size, config.negatives, config.seed, 0))
+        self.steps_per_epoch = len(
+            plan_epoch(self.corpora, config.batch_size, config.negatives, config.seed, 0, config.corpus_exponent)
+        )
         self.total_steps = min(config.max_steps or math.inf, self.steps_per_epoch * config.epochs)
 
     # ---------------------------------------------------------------- checkpoints
@@ -147,8 +150,8 @@ class Trainer:
         )
         if last is None:
             return False
-        saved = json.loads((last / "train_config.json").read_text())
-        if saved != json.loads(json.dumps(asdict(self.config))):
+        saved = asdict(TrainConfig.from_dict(json.loads((last / "train_config.json").read_text())))
+        if json.loads(json.dumps(saved)) != json.loads(json.dumps(asdict(self.config))):
             raise KognerError(f"{last}: the run was started with other options; resume with the same ones")
         self.model.student.load_state_dict(load_file(last / "model.safetensors"))
         self.optimizer.load_state_dict(
@@ -227,7 +230,7 @@ class Trainer:
         started, seen_at_start = time.perf_counter(), state.examples_seen
         stop = state.step >= self.total_steps
         while not stop and state.epoch < cfg.epochs:
-            plans = plan_epoch(self.corpora, cfg.batch_size, cfg.negatives, cfg.seed, state.epoch)
+            plans = plan_epoch(self.corpora, cfg.batch_size, cfg.negatives, cfg.seed, state.epoch, cfg.corpus_exponent)
             while state.batch_in_epoch < len(plans):
                 plan = plans[state.batch_in_epoch]
                 loss = self.train_step(plan.corpus, plan.sentences, plan.labels)
