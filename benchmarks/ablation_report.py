@@ -18,6 +18,8 @@ import numpy as np
 from kogner.evaluate.bootstrap import paired_bootstrap
 
 RESULTS = Path(__file__).parent / "results"
+# KoGNER's published zero-shot F1 (arXiv 2503.15737); the paper's GENIA row stands for JNLPBA (same abstracts)
+PAPER_ZERO_SHOT = {"ncbi-disease": 32.6, "bc5cdr": 43.2, "bc2gm": 31.2, "jnlpba": 32.8}
 
 
 def load(path: Path) -> list[dict]:
@@ -49,6 +51,12 @@ def summarise(records: list[dict]) -> list[dict]:
     return rows
 
 
+def short(schedule: str) -> str:
+    """A table cell for a schedule: ``cuda-12800-examples-b32-word_pooling=mean`` -> ``cuda-12800, b32, mean``."""
+    head, _, rest = schedule.partition("-examples")
+    return ", ".join([head] + [part.split("=")[-1] for part in rest.split("-") if part])
+
+
 def markdown(rows: list[dict]) -> str:
     lines = [
         "| schedule | setting | corpus | variant | seeds | F1 mean +- sd | vs student (pooled, p) "
@@ -58,7 +66,7 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         vs = "–" if r["p_vs_student"] is None else f"{100 * r['delta_vs_student']:+.1f} (p={r['p_vs_student']:.3f})"
         lines.append(
-            f"| {r['schedule']} | {r['setting']} | {r['corpus']} | {r['variant']} | {r['seeds']} "
+            f"| {short(r['schedule'])} | {r['setting']} | {r['corpus']} | {r['variant']} | {r['seeds']} "
             f"| {100 * r['f1_mean']:.1f} +- {100 * r['f1_sd']:.1f} | {vs} | {100 * r['f1_alias']:.1f} "
             f"| {100 * r['f1_non_alias']:.1f} | {100 * r['gold_alias_share']:.1f} |"
         )
@@ -112,12 +120,34 @@ def plots(rows: list[dict], folder: Path) -> list[str]:
 
 def schedules(records: list[dict]) -> str:
     """What each schedule is: runs, device, commits and any note the runs recorded."""
-    lines = ["| schedule | runs | device | commits | note |", "|---|---|---|---|---|"]
+    lines = ["| schedule | in tables | runs | device | commits | note |", "|---|---|---|---|---|---|"]
     for name in sorted({r["schedule"] for r in records}):
         runs = [r for r in records if r["schedule"] == name]
         commits = ", ".join(sorted({r["commit"][:7] for r in runs}))
         notes = "; ".join(sorted({r.get("note") or "" for r in runs} - {""})) or "–"
-        lines.append(f"| {name} | {len(runs)} | {runs[0]['device']} | {commits} | {notes} |")
+        lines.append(f"| {name} | {short(name)} | {len(runs)} | {runs[0]['device']} | {commits} | {notes} |")
+    return "\n".join(lines) + "\n"
+
+
+def comparisons(rows: list[dict], peer: list[dict]) -> str:
+    """``kogner`` against the paper's zero-shot figures, and against the gliner peer where a peer record has the
+    same setting, test corpus and examples seen as a schedule (``student_vs_gliner.py`` records)."""
+    lines = ["| setting | corpus | schedule | seeds | kogner F1 | reference | reference F1 | difference |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        if r["variant"] != "kogner":
+            continue
+        ours = 100 * r["f1_mean"]
+        head = f"| {r['setting']} | {r['corpus']} | {short(r['schedule'])} | {r['seeds']} | {ours:.1f}"
+        if r["setting"] == "zero-shot" and r["corpus"] in PAPER_ZERO_SHOT:
+            ref = PAPER_ZERO_SHOT[r["corpus"]]
+            lines.append(f"{head} | KoGNER paper | {ref:.1f} | {ours - ref:+.1f} |")
+        examples = int(r["schedule"].split("-")[1])
+        for q in peer:
+            same = q["setting"] == r["setting"] and q["dataset"] == r["corpus"] and q["examples_seen"] == examples
+            if same and q["system"].startswith("gliner") and q.get("trained_on", r["corpus"]) == r["corpus"]:
+                ref = 100 * q["f1"]
+                lines.append(f"{head} | {q['system']} ({q['budget']}) | {ref:.1f} | {ours - ref:+.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -146,10 +176,16 @@ def lambda_table(records: list[dict]) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument(
+        "--peer", type=Path, nargs="*", default=sorted(RESULTS.glob("**/student_vs_gliner.json")),
+        help="student_vs_gliner.py result files holding gliner records to compare with",
+    )  # fmt: skip
     args = p.parse_args()
     records = load(args.results / "ablation.jsonl")
     rows = summarise(records)
+    peer = [q for path in args.peer for q in json.loads(path.read_text())["records"]]
     text = markdown(rows) + "\n" + schedules(records)
+    text += "\n## Against the paper and the gliner peer\n\n" + comparisons(rows, peer)
     sweep = args.results / "lambda_devel.jsonl"
     if sweep.is_file():
         text += "\n## Distillation lambda, chosen on devel\n\n" + lambda_table(load(sweep))
