@@ -31,7 +31,13 @@ def summarise(records: list[dict]) -> list[dict]:
     for r in records:
         groups[(r["schedule"], r["setting"], r["corpus"], r["variant"])].append(r)
     rows = []
-    for (schedule, setting, corpus, variant), runs in sorted(groups.items()):
+    order = {"student": 0, "+distill": 1, "+augment": 2, "kogner": 3}  # supervised before zero-shot, then schedule
+
+    def key(item):
+        schedule, setting, corpus, variant = item[0]
+        return setting != "supervised", schedule, corpus, order.get(variant, len(order)), variant
+
+    for (schedule, setting, corpus, variant), runs in sorted(groups.items(), key=key):
         f1s = [r["f1"] for r in runs]
         row = {
             "schedule": schedule, "setting": setting, "corpus": corpus, "variant": variant, "seeds": len(runs),
@@ -64,7 +70,8 @@ def markdown(rows: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        vs = "–" if r["p_vs_student"] is None else f"{100 * r['delta_vs_student']:+.1f} (p={r['p_vs_student']:.3f})"
+        p = r["p_vs_student"]
+        vs = "–" if p is None else f"{100 * r['delta_vs_student']:+.1f} ({'p<0.001' if p < 0.001 else f'p={p:.3f}'})"
         lines.append(
             f"| {short(r['schedule'])} | {r['setting']} | {r['corpus']} | {r['variant']} | {r['seeds']} "
             f"| {100 * r['f1_mean']:.1f} +- {100 * r['f1_sd']:.1f} | {vs} | {100 * r['f1_alias']:.1f} "
