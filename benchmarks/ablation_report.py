@@ -31,9 +31,9 @@ def summarise(records: list[dict]) -> list[dict]:
     for r in records:
         groups[(r["schedule"], r["setting"], r["corpus"], r["variant"])].append(r)
     rows = []
-    order = {"student": 0, "+distill": 1, "+augment": 2, "kogner": 3}  # supervised before zero-shot, then schedule
+    order = {"student": 0, "+distill": 1, "+augment": 2, "kogner": 3}
 
-    def key(item):
+    def key(item):  # supervised before zero-shot, then schedule, corpus, variant (student first)
         schedule, setting, corpus, variant = item[0]
         return setting != "supervised", schedule, corpus, order.get(variant, len(order)), variant
 

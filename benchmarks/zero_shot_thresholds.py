@@ -20,6 +20,7 @@ import json
 import random
 from pathlib import Path
 
+from ablation_report import load
 from common import provenance
 
 from kogner.data.corpora import CORPORA
@@ -53,7 +54,7 @@ def main() -> None:
     p.add_argument("--devel-sentences", type=int, default=500)
     p.add_argument("--results", type=Path, default=RESULTS)
     args = p.parse_args()
-    grid = [json.loads(line) for line in (args.results / "ablation.jsonl").read_text().splitlines() if line]
+    grid = load(args.results / "ablation.jsonl")
     runs = [r for r in grid if r["setting"] == "zero-shot" and r["schedule"] == args.schedule]
     rows = []
     for r in runs:
