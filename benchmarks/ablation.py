@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 from common import provenance
 
-from kogner.data.corpora import CORPORA
+from kogner.data.corpora import CORPORA, MAIN_CORPORA
 from kogner.data.formats import read_corpus
 from kogner.data.records import Document
 from kogner.evaluate.bootstrap import sentence_counts
@@ -79,7 +79,7 @@ def alias_split(gold: list[Document], pred: list[Document], linker: Linker) -> d
 
 def run_one(args, variant: str, setting: str, corpus: str, seed: int, linker: Linker) -> dict:
     distill, augment = VARIANTS[variant]
-    train_on = [corpus] if setting == "supervised" else [c for c in CORPORA if c != corpus]
+    train_on = [corpus] if setting == "supervised" else [c for c in MAIN_CORPORA if c != corpus]
     steps = args.examples // args.batch
     out = Path(args.runs) / f"{setting}-{corpus}-{variant}-s{seed}"
     config = TrainConfig(
@@ -153,7 +153,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--settings", nargs="+", default=["supervised", "zero-shot"], choices=["supervised", "zero-shot"])
-    p.add_argument("--corpora", nargs="+", default=list(CORPORA))
+    p.add_argument("--corpora", nargs="+", default=list(MAIN_CORPORA), choices=list(MAIN_CORPORA))
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     p.add_argument("--examples", type=int, default=4800, help="training examples seen per run")
     p.add_argument("--batch", type=int, default=16)

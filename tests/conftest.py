@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from kogner.cli import main
-from kogner.data import CORPORA, data_root, get_corpus, read_corpus
+from kogner.data import data_root, get_corpus, read_corpus
+from kogner.data.corpora import MAIN_CORPORA
 from kogner.encoder import tiny_encoder_config
 from kogner.kg.build import build_graph
 from kogner.kg.gnn import GNNConfig
@@ -17,7 +18,7 @@ from kogner.kg.linker import Linker
 from kogner.kg.teacher import EmbedConfig, embed
 from kogner.kg.transr import TransRConfig
 
-CORPUS_NAMES = list(CORPORA)
+CORPUS_NAMES = list(MAIN_CORPORA)  # full-split checks (formats, tokenizer, seqeval); the counts test reads all
 
 
 @pytest.fixture(scope="session")

@@ -165,3 +165,66 @@ def coverage(
             rows.append([f"{name} {label}", r["mentions"], r["top1"], r["top5"], r["exact_alias"], misses])
     columns = ["corpus type", "mentions", "top-1", "top-5", "exact alias", "misses"]
     print_table(f"linker coverage ({split})", columns, rows)
+
+
+def _read_texts(spec: str) -> list:
+    """Documents of a registered corpus split (``bc5cdr:train``) or a file (any format, or .txt raw text)."""
+    from kogner.data.corpora import get_corpus
+    from kogner.data.formats import read_corpus
+    from kogner.data.tokenize import text_to_document
+    from kogner.errors import InputError
+
+    path = Path(spec)
+    if not path.exists() and ":" in spec:
+        name, split = spec.rsplit(":", 1)
+        path = get_corpus(name).path(split)
+    if path.suffix == ".txt":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(path, 0, f"cannot read text: {exc}") from None
+        documents = [text_to_document(path.stem, text)] if text.strip() else []
+    else:
+        documents = read_corpus(path).documents
+    if not any(s.tokens for d in documents for s in d.sentences):
+        raise InputError(path, 0, "no text to label")
+    return documents
+
+
+@app.command()
+def label(
+    texts: Annotated[list[str], typer.Argument(help="Files (any format or .txt) or corpus splits (bc5cdr:train).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The labelled corpus (.jsonl); a .summary.json beside.")],
+    depth: Annotated[int, typer.Option(help="Ancestor levels whose names become label texts (0-10).")] = 3,
+    min_count: Annotated[int, typer.Option(help="Keep label texts with at least this many matches (>= 1).")] = 20,
+    kg: KgOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Label raw text with KG types and ancestor names (gold tags are ignored): training data for zero-shot."""
+    from kogner.kg.graph import KnowledgeGraph
+    from kogner.kg.labelling import KGLabeller, LabelSummary, write_labelled
+
+    if not 0 <= depth <= 10:
+        raise KognerError(f"--depth must be between 0 and 10, not {depth}")
+    if min_count < 1:
+        raise KognerError(f"--min-count must be at least 1, not {min_count}")
+    if not out.name.endswith(".jsonl"):
+        raise KognerError(f"{out}: the labelled corpus is written as JSONL; name it *.jsonl")
+    graph = KnowledgeGraph(_folder(kg))
+    documents = [doc for spec in texts for doc in _read_texts(spec)]
+    labeller = KGLabeller.from_graph(graph, depth)
+    summary = LabelSummary(settings={"inputs": texts, "depth": depth, "min_count": min_count, "kg": str(graph.folder)})
+    report = write_labelled(out, labeller.label(documents, summary), summary, min_count)
+    if json_out:
+        print_json({k: v for k, v in report.items() if k != "labels"})
+        return
+    top = list(report["labels"].items())[:15]
+    print_table(
+        "most frequent label texts",
+        ["label text", "matches", "families"],
+        [[t, i["count"], ", ".join(i["families"])] for t, i in top],
+    )
+    console.print(
+        f"{report['sentences']:,} sentences, {report['matches']:,} matches ({report['dropped_ambiguous']:,} dropped "
+        f"as ambiguous), {report['label_texts']:,} label texts with >= {min_count} matches -> {out}"
+    )

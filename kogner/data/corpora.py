@@ -65,8 +65,44 @@ CORPORA: dict[str, CorpusInfo] = {
             {"protein": "protein", "DNA": "DNA", "RNA": "RNA", "cell_line": "cell line", "cell_type": "cell type"},
             "JNLPBA 2004 shared task (GENIA-derived)",
         ),
+        CorpusInfo(
+            "craft",
+            "CRAFT",
+            {
+                "GGP": "gene or gene product",
+                "SO": "sequence feature",
+                "Taxon": "organism",
+                "CHEBI": "chemical entity",
+                "CL": "cell type",
+                "GO": "cellular component or biological process",
+            },
+            "Colorado Richly Annotated Full-Text corpus (67 mouse-genomics articles, ontology types)",
+        ),
+        CorpusInfo(
+            "bionlp13pc",
+            "BioNLP13PC",
+            {
+                "Gene_or_gene_product": "gene or gene product",
+                "Simple_chemical": "simple chemical",
+                "Complex": "protein complex",
+                "Cellular_component": "cellular component",
+            },
+            "BioNLP Shared Task 2013, Pathway Curation",
+        ),
+        CorpusInfo(
+            "bionlp11id",
+            "BioNLP11ID",
+            {
+                "Protein": "protein",
+                "Organism": "organism",
+                "Chemical": "chemical",
+                "Regulon-operon": "regulon or operon",
+            },
+            "BioNLP Shared Task 2011, Infectious Diseases",
+        ),
     )
 }
+MAIN_CORPORA = ("ncbi-disease", "bc5cdr", "bc2gm", "jnlpba")  # the four the README's tables report
 
 
 def get_corpus(name: str) -> CorpusInfo:

@@ -38,8 +38,9 @@ class DictionaryMatcher:
             return any(c.isupper() or c.isdigit() for c in words[0][1:]) or words[0].isupper()
         return True
 
-    def find(self, words: Sequence[str]) -> list[tuple[int, int, int]]:
-        """``(start, end, node row)`` per match, ``end`` exclusive, left to right."""
+    def find_all(self, words: Sequence[str]) -> list[tuple[int, int, tuple[int, ...]]]:
+        """``(start, end, node rows)`` per match, ``end`` exclusive, left to right; every node the alias names,
+        best source first."""
         found, i, n = [], 0, len(words)
         while i < n:
             for j in range(min(n, i + self.max_words), i, -1):
@@ -47,9 +48,13 @@ class DictionaryMatcher:
                 if key and self._accept(words[i:j], key):
                     nodes = self.linker.exact(key, self.types)
                     if nodes:
-                        found.append((i, j, nodes[0]))
+                        found.append((i, j, tuple(nodes)))
                         i = j
                         break
             else:
                 i += 1
         return found
+
+    def find(self, words: Sequence[str]) -> list[tuple[int, int, int]]:
+        """``(start, end, node row)`` per match: the alias's best node."""
+        return [(start, end, nodes[0]) for start, end, nodes in self.find_all(words)]

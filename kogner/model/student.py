@@ -123,11 +123,37 @@ def supervised_cells(span_mask: torch.Tensor, targets: torch.Tensor, own: torch.
     return span_mask.unsqueeze(-1) & (own.view(1, 1, 1, -1) | gold_span)
 
 
+def kg_cells(
+    span_mask: torch.Tensor,
+    targets: torch.Tensor,
+    matched: torch.Tensor,
+    compatible: torch.Tensor,
+    unmatched_weight: float = 0.0,
+) -> torch.Tensor:
+    """(B, W, K, L) loss weights for KG-labelled sentences, whose positives are dictionary matches.
+
+    ``matched`` (B, W, K) marks the dictionary-matched spans; ``compatible`` (B, W, K, L) is True where a
+    matched span and a label share a KG family. On a matched span a label is known: positive when listed,
+    negative when it belongs to another family only ("diabetes" is not a "cell type"); a label of the same
+    family that is not listed is unknown (the KG's hierarchy is incomplete). An unmatched span is no known
+    negative (the dictionary finds about half the mentions): its cells weigh ``unmatched_weight``."""
+    positive = targets > 0
+    known = positive | ~compatible
+    weights = torch.where(matched.unsqueeze(-1), known.to(targets.dtype), torch.full_like(targets, unmatched_weight))
+    return weights * span_mask.unsqueeze(-1).to(targets.dtype)
+
+
 def span_loss(output: StudentOutput, targets: torch.Tensor, cells: torch.Tensor | None = None) -> torch.Tensor:
-    """BCE with logits over the supervised span x label cells (default: every valid span), in fp32, summed and
-    divided by the batch size."""
+    """BCE with logits over the supervised span x label cells (a bool mask, or float weights; default: every
+    valid span), in fp32, summed and divided by the batch size."""
     if cells is None:
         cells = output.span_mask.unsqueeze(-1).expand_as(output.logits)
+    if cells.dtype != torch.bool:
+        keep = cells > 0
+        loss = nn.functional.binary_cross_entropy_with_logits(
+            output.logits[keep].float(), targets[keep].float(), weight=cells[keep].float(), reduction="sum"
+        )
+        return loss / output.logits.size(0)
     logits, targets = output.logits[cells].float(), targets[cells].float()
     return nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="sum") / output.logits.size(0)
 

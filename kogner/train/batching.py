@@ -8,11 +8,14 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from kogner.data.corpora import CORPORA, get_corpus
 from kogner.data.formats import read_corpus
 from kogner.data.records import Document, Entity, Sentence
 from kogner.errors import KognerError
 from kogner.kg.graph import kg_types
+from kogner.kg.labelling import read_label_families
 
 
 @dataclass
@@ -23,10 +26,17 @@ class CorpusData:
     labels: dict[str, str]
     train: list[Sentence]
     devel: list[Document]
+    families: dict[str, frozenset[str]] | None = None  # KG-labelled data: label text -> KG families
 
     @property
     def own_labels(self) -> frozenset[str]:
-        """The label texts this corpus annotates exhaustively."""
+        """The label texts this corpus annotates exhaustively (none for KG-labelled data: a dictionary misses
+        mentions, so no label is known on every span)."""
+        return frozenset() if self.families is not None else frozenset(self.labels.values())
+
+    @property
+    def label_texts(self) -> frozenset[str]:
+        """Every label text this corpus teaches (gold corpora: their types; KG-labelled data: its vocabulary)."""
         return frozenset(self.labels.values())
 
 
@@ -58,6 +68,10 @@ def subsample(items: list, limit: int | None, seed: int) -> list:
 def read_training_corpus(
     spec: str, labels: dict[str, str] | None, max_train: int | None, max_devel: int | None, seed: int
 ):
+    families = read_label_families(spec)
+    if families is not None:  # KG-labelled data (`kogner kg label`): label texts are its entity labels
+        train = [s for d in read_corpus(spec).documents for s in d.sentences if s.tokens]
+        return CorpusData(Path(spec).stem, {t: t for t in families}, subsample(train, max_train, seed), [], families)
     name, label_map, train_path = load_corpus(spec, labels, "train")
     train = read_corpus(train_path).sentences
     if name in CORPORA:
@@ -76,14 +90,32 @@ class BatchPlan:
     labels: tuple[str, ...]
 
 
+def kg_batch_labels(
+    corpus: CorpusData, sentences: list[int], rng: random.Random, max_labels: int, vocabulary: list[str]
+) -> tuple[str, ...]:
+    """GLiNER-style label sampling for a batch of KG-labelled sentences: up to two thirds of ``max_labels``
+    from the batch's positive label texts, the rest drawn from the whole vocabulary (mostly negatives)."""
+    positives = sorted({e.label for i in sentences for e in corpus.train[i].entities})
+    chosen = rng.sample(positives, min(len(positives), 2 * max_labels // 3))
+    rest = [t for t in vocabulary if t not in set(chosen)]
+    return tuple(chosen + rng.sample(rest, min(len(rest), max_labels - len(chosen))))
+
+
 def plan_epoch(
-    corpora: list[CorpusData], batch_size: int, negatives: int, seed: int, epoch: int, exponent: float = 1.0
+    corpora: list[CorpusData],
+    batch_size: int,
+    negatives: int,
+    seed: int,
+    epoch: int,
+    exponent: float = 1.0,
+    kg_labels: int = 24,
 ) -> list[BatchPlan]:
     """The batches of one epoch, a pure function of (seed, epoch) so that a resumed run replays them exactly.
 
     Sentences are shuffled, grouped in pools of 50 batches, sorted by length inside a pool (little padding)
     and cut into batches; the batches of all corpora are then shuffled together. Each batch carries its
-    corpus's labels and ``negatives`` label texts drawn from :func:`negative_pool`.
+    corpus's labels and ``negatives`` label texts drawn from :func:`negative_pool`; a batch of KG-labelled data
+    carries ``kg_labels`` label texts from :func:`kg_batch_labels`.
 
     An epoch has as many batches as one pass over every corpus. ``exponent`` sets each corpus's share of them:
     proportional to its number of batches raised to ``exponent``, so 1 is one pass over each (large corpora
@@ -92,20 +124,25 @@ def plan_epoch(
     seen as often as the large gene corpora.
     """
     rng = random.Random(f"{seed}:{epoch}")
-    all_texts = sorted({t for c in corpora for t in c.labels.values()})
+    all_texts = sorted({t for c in corpora if c.families is None for t in c.labels.values()})
 
     def one_pass(ci: int) -> list[BatchPlan]:
         corpus = corpora[ci]
         own = sorted(corpus.own_labels)
         others = negative_pool(corpus.own_labels, all_texts)
+        vocabulary = sorted(corpus.label_texts)
         order = list(range(len(corpus.train)))
         rng.shuffle(order)
         pool, plans = 50 * batch_size, []
         for p in range(0, len(order), pool):
             chunk = sorted(order[p : p + pool], key=lambda i: len(corpus.train[i].tokens))
             for b in range(0, len(chunk), batch_size):
-                negs = rng.sample(others, min(negatives, len(others)))
-                plans.append(BatchPlan(ci, tuple(chunk[b : b + batch_size]), tuple(own + negs)))
+                batch = chunk[b : b + batch_size]
+                if corpus.families is not None:
+                    labels = kg_batch_labels(corpus, batch, rng, kg_labels, vocabulary)
+                else:
+                    labels = tuple(own + rng.sample(others, min(negatives, len(others))))
+                plans.append(BatchPlan(ci, tuple(batch), labels))
         return plans
 
     passes = [one_pass(ci) for ci in range(len(corpora))]
@@ -151,3 +188,26 @@ def window_long_sentences(
             inside = [Entity(e.start - start, e.end - start, e.label) for e in kept]
             out.append(Sentence.from_tokens(sent.tokens[start:end], inside))
     return out
+
+
+def kg_span_families(
+    entities: list[list[Entity]], labels: tuple[str, ...], families: dict[str, frozenset[str]], width: int, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, W, K) matched spans and (B, W, K, L) whether each label shares a KG family with the span, for a batch
+    of KG-labelled sentences. A span's families are those all its label texts share (or, when they share
+    none, any of theirs)."""
+    matched = torch.zeros(len(entities), width, k, dtype=torch.bool)
+    compatible = torch.zeros(len(entities), width, k, len(labels), dtype=torch.bool)
+    for b, ents in enumerate(entities):
+        spans: dict[tuple[int, int], list[str]] = {}
+        for e in ents:
+            if e.end - e.start <= k:
+                spans.setdefault((e.start, e.end), []).append(e.label)
+        for (start, end), texts in spans.items():
+            sets = [families.get(t, frozenset()) for t in texts]
+            span_families = frozenset.intersection(*sets) or frozenset.union(*sets)
+            matched[b, start, end - start - 1] = True
+            compatible[b, start, end - start - 1] = torch.tensor(
+                [bool(span_families & families.get(label, frozenset())) for label in labels]
+            )
+    return matched, compatible

@@ -24,8 +24,14 @@ from kogner.model.api import KoGNER
 from kogner.model.collate import collate_words, span_targets
 from kogner.model.config import ModelConfig
 from kogner.model.knowledge import Knowledge
-from kogner.model.student import span_loss, supervised_cells
-from kogner.train.batching import CorpusData, plan_epoch, read_training_corpus, window_long_sentences
+from kogner.model.student import kg_cells, span_loss, supervised_cells
+from kogner.train.batching import (
+    CorpusData,
+    kg_span_families,
+    plan_epoch,
+    read_training_corpus,
+    window_long_sentences,
+)
 from kogner.train.knowledge import KGTraining
 
 
@@ -49,6 +55,8 @@ class TrainConfig:
     patience: int = 4
     negatives: int = 2
     corpus_exponent: float = 1.0  # corpus share of batches ~ size ** exponent (0 = equal shares)
+    kg_labels: int = 24  # label texts per batch of KG-labelled data (`kogner kg label`)
+    kg_unmatched_weight: float = 0.0  # loss weight of KG label texts on spans the dictionary did not match
     max_train_sentences: int | None = None
     max_devel_sentences: int | None = 500
     threshold: float = 0.5
@@ -130,7 +138,15 @@ class Trainer:
         )
         self.state = TrainState()
         self.steps_per_epoch = len(
-            plan_epoch(self.corpora, config.batch_size, config.negatives, config.seed, 0, config.corpus_exponent)
+            plan_epoch(
+                self.corpora,
+                config.batch_size,
+                config.negatives,
+                config.seed,
+                0,
+                config.corpus_exponent,
+                config.kg_labels,
+            )
         )
         self.total_steps = min(config.max_steps or math.inf, self.steps_per_epoch * config.epochs)
 
@@ -191,9 +207,19 @@ class Trainer:
             if self.kg is not None and self.config.distill_lambda > 0:
                 distill = self.kg.loss(model.student, output, ci, indices, labels)
         targets = span_targets(entities, labels, width, cfg.max_width).to(model.device)
-        own_labels = corpus.own_labels
-        own = torch.tensor([label in own_labels for label in labels], device=model.device)
-        loss = span_loss(output, targets, supervised_cells(output.span_mask, targets, own))
+        if corpus.families is not None:
+            matched, compatible = kg_span_families(entities, labels, corpus.families, width, cfg.max_width)
+            cells = kg_cells(
+                output.span_mask,
+                targets,
+                matched.to(model.device),
+                compatible.to(model.device),
+                self.config.kg_unmatched_weight,
+            )
+        else:
+            own = torch.tensor([label in corpus.own_labels for label in labels], device=model.device)
+            cells = supervised_cells(output.span_mask, targets, own)
+        loss = span_loss(output, targets, cells)
         if distill is not None:
             loss = loss + self.config.distill_lambda * distill
         self.optimizer.zero_grad(set_to_none=True)
@@ -230,7 +256,9 @@ class Trainer:
         started, seen_at_start = time.perf_counter(), state.examples_seen
         stop = state.step >= self.total_steps
         while not stop and state.epoch < cfg.epochs:
-            plans = plan_epoch(self.corpora, cfg.batch_size, cfg.negatives, cfg.seed, state.epoch, cfg.corpus_exponent)
+            plans = plan_epoch(
+                self.corpora, cfg.batch_size, cfg.negatives, cfg.seed, state.epoch, cfg.corpus_exponent, cfg.kg_labels
+            )
             while state.batch_in_epoch < len(plans):
                 plan = plans[state.batch_in_epoch]
                 loss = self.train_step(plan.corpus, plan.sentences, plan.labels)

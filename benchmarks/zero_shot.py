@@ -1,0 +1,188 @@
+"""Zero-shot by leaving one corpus out: does the KG's type system teach the student unseen entity types?
+
+For each held-out corpus, the systems train on the other registered gold corpora (and, for ``kogner-kg-types``,
+on KG-labelled data made by ``kogner kg label`` from *their* training texts only: one labelled file per
+training corpus, never one of the held-out corpus) and are scored on the held-out test split with its
+registry label texts, exact span and type. Systems:
+
+- ``dictionary``: the KG matcher alone as a tagger (a match takes the held-out label whose text is one of its
+  KG label texts, or whose KG types include its node's type): the floor the model must beat.
+- ``student-gold``: gold corpora only.
+- ``kogner-kg-types`` and its ``+distill`` / ``+augment`` variants: gold corpora + KG-labelled data.
+
+One JSON line per run in ``benchmarks/results/zero_shot.jsonl``; a run already there (held_out, system, seed,
+schedule) is skipped, so the grid fills across sessions. Thresholds: 0.5, the library default, fixed before
+any run (``threshold_rule``); nothing is chosen on the evaluated corpus. ``zero_shot_report.py`` aggregates::
+
+    python benchmarks/zero_shot.py --kg ~/.cache/kogner/kg --held-out bc5cdr --systems student-gold --seeds 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+import traceback
+from pathlib import Path
+
+import torch
+from ablation import alias_split, append, schedule_name
+from common import provenance
+
+from kogner.data.corpora import CORPORA, MAIN_CORPORA
+from kogner.data.formats import read_corpus
+from kogner.data.records import Document, Entity
+from kogner.evaluate.bootstrap import sentence_counts
+from kogner.evaluate.metrics import evaluate_documents
+from kogner.kg.graph import KnowledgeGraph, kg_types
+from kogner.kg.labelling import KGLabeller, LabelSummary, read_label_families, write_labelled
+from kogner.kg.linker import Linker
+from kogner.model.api import KoGNER
+from kogner.model.config import ModelConfig
+from kogner.train.trainer import TrainConfig, Trainer
+
+RESULTS = Path(__file__).parent / "results"
+SYSTEMS = {  # name -> (KG-labelled data, distill, augment)
+    "dictionary": None,
+    "student-gold": (False, False, False),
+    "kogner-kg-types": (True, False, False),
+    "kogner-kg-types+distill": (True, True, False),
+    "kogner-kg-types+augment": (True, False, True),
+}
+THRESHOLD, THRESHOLD_RULE = 0.5, "fixed: the library default 0.5, set before any zero-shot run"
+
+
+def training_inputs(held_out: str, label_dir: Path, with_kg: bool) -> tuple[list[str], list[Path]]:
+    """The gold corpora and KG-labelled files a run on ``held_out`` trains on: every registered corpus but it,
+    and one labelled file per such corpus, made from that corpus's training text."""
+    gold = [name for name in CORPORA if name != held_out]
+    return gold, [label_dir / f"{name}-train.jsonl" for name in gold] if with_kg else []
+
+
+def ensure_labelled(paths: list[Path], kg: Path, depth: int, min_count: int) -> None:
+    """Make the KG-labelled file of each corpus's training split that is missing (cached for every run)."""
+    missing = [p for p in paths if read_label_families(p) is None]
+    if not missing:
+        return
+    labeller = KGLabeller.from_graph(KnowledgeGraph(kg), depth)
+    for path in missing:
+        name = path.name.removesuffix("-train.jsonl")
+        settings = {"inputs": [f"{name}:train"], "depth": depth, "min_count": min_count, "kg": str(kg)}
+        summary = LabelSummary(settings=settings)
+        documents = read_corpus(CORPORA[name].path("train")).documents
+        write_labelled(path, labeller.label(documents, summary), summary, min_count)
+
+
+def dictionary_tagger(gold: list[Document], labels: dict[str, str], labeller: KGLabeller) -> list[Document]:
+    """Tag every dictionary match with the first held-out label its KG labels or KG type name."""
+    summary, kg, out = LabelSummary(), labeller.nodes.kg, []
+    for doc in gold:
+        sentences = []
+        for sent in doc.sentences:
+            entities = []
+            for start, end, texts, _, node in labeller.spans(sent.tokens, summary):
+                for kind, text in labels.items():
+                    if text in texts or kg.types[node] in (kg_types(text) or ()):
+                        entities.append(Entity(start, end, kind))
+                        break
+            sentences.append(sent.with_entities(entities))
+        out.append(doc.with_sentences(sentences))
+    return out
+
+
+def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, dict]:
+    with_kg, distill, augment = SYSTEMS[system]
+    gold, labelled = training_inputs(held_out, args.label_dir, with_kg)
+    ensure_labelled(labelled, args.kg, args.depth, args.min_count)
+    steps = args.examples // args.batch
+    out = Path(args.runs) / f"{held_out}-{system}-s{seed}"
+    config = TrainConfig(
+        corpora=[*gold, *map(str, labelled)], output=str(out), epochs=1000, max_steps=steps, batch_size=args.batch,
+        seed=seed, eval_every=max(1, steps // 2), max_devel_sentences=200, device=args.device,
+        kg=str(args.kg) if (distill or augment) else None, distill_lambda=1.0 if distill else 0.0, augment=augment,
+        corpus_exponent=0.0, kg_unmatched_weight=args.unmatched_weight,
+    )  # fmt: skip
+    trainer = Trainer(config, ModelConfig())
+    state = trainer.fit()
+    texts = sorted({t for c in trainer.corpora for t in c.label_texts})
+    model = KoGNER.from_pretrained(out / "best", kg=config.kg).to(args.device)
+    info = {
+        "examples_seen": state.examples_seen, "best_step": state.best_step, "devel_f1": state.best_f1,
+        "trained_on": gold, "kg_data": [str(p) for p in labelled], "label_texts_trained": len(texts),
+        "kg_unmatched_weight": config.kg_unmatched_weight, "device": str(model.device),
+    }  # fmt: skip
+    return model, info
+
+
+def run_one(args, system: str, held_out: str, seed: int, linker: Linker) -> dict:
+    corpus = CORPORA[held_out]
+    gold = read_corpus(corpus.path("test")).documents
+    started = time.perf_counter()
+    if system == "dictionary":
+        pred = dictionary_tagger(gold, corpus.labels, KGLabeller.from_graph(linker.kg, args.depth))
+        info = {"examples_seen": 0, "label_texts_trained": 0, "device": "cpu", "trained_on": []}
+    else:
+        model, info = train_system(args, system, held_out, seed)
+        pred = model.predict_documents(gold, corpus.labels, threshold=THRESHOLD, batch_size=64)
+    scores = evaluate_documents(gold, pred)
+    return {
+        "held_out": held_out, "system": system, "seed": seed, "schedule": args.schedule,
+        "f1": scores.micro.f1, "precision": scores.micro.precision, "recall": scores.micro.recall,
+        "per_type": {t: p.f1 for t, p in scores.per_type.items()},
+        "threshold": THRESHOLD, "threshold_rule": THRESHOLD_RULE, **info, **alias_split(gold, pred, linker),
+        "depth": args.depth, "min_count": args.min_count, "seconds": round(time.perf_counter() - started, 1),
+        "sentence_counts": sentence_counts(gold, pred).tolist(), **provenance(),
+    }  # fmt: skip
+
+
+def done_keys(path: Path) -> set[tuple]:
+    if not path.is_file():
+        return set()
+    records = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return {(r["held_out"], r["system"], r["seed"], r["schedule"]) for r in records}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--systems", nargs="+", default=["dictionary", "student-gold", "kogner-kg-types"], choices=SYSTEMS)
+    p.add_argument("--held-out", nargs="+", default=list(MAIN_CORPORA), choices=list(CORPORA))
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    p.add_argument("--examples", type=int, default=19200, help="training examples seen per run")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--depth", type=int, default=3, help="ancestor levels of KG label texts")
+    p.add_argument("--min-count", type=int, default=20, help="matches a KG label text needs")
+    p.add_argument("--unmatched-weight", type=float, default=0.0, help="loss weight of KG labels on unmatched spans")
+    p.add_argument("--kg", type=Path, default=Path("~/.cache/kogner/kg").expanduser())
+    p.add_argument("--label-dir", type=Path, default=Path("runs/zero_shot/kg-labels"))
+    p.add_argument("--device", default=None)
+    p.add_argument("--runs", default="runs/zero_shot")
+    p.add_argument("--results", type=Path, default=RESULTS / "zero_shot.jsonl")
+    p.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
+    args = p.parse_args()
+    deadline = time.time() + args.deadline if args.deadline else float("inf")
+    args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    args.schedule = schedule_name(args.device, args.examples, args.batch, {}) + f"-d{args.depth}-m{args.min_count}"
+    if args.unmatched_weight:
+        args.schedule += f"-u{args.unmatched_weight:g}"
+    linker = None
+    for seed, held_out, system in itertools.product(args.seeds, args.held_out, args.systems):
+        if system == "dictionary" and seed != args.seeds[0]:
+            continue  # deterministic: one record
+        if time.time() > deadline:
+            print("deadline reached: no new run started")
+            return
+        if (held_out, system, seed, args.schedule) in done_keys(args.results):
+            continue
+        linker = linker or Linker.from_folder(args.kg)
+        try:
+            record = run_one(args, system, held_out, seed, linker)
+        except Exception:  # one failed run must not stop the grid; its key stays unfilled
+            traceback.print_exc()
+            continue
+        append(args.results, record)
+        print(f"{held_out} {system} seed {seed}: F1 {100 * record['f1']:.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

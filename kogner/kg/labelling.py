@@ -1,0 +1,250 @@
+"""KG-labelled training data: the KG's type system as span labels over raw text.
+
+Every dictionary match of a KG alias in a sentence becomes a span with several positive label texts taken
+from its node: phrasings of its KG type ("disease", "disorder") and the names of its ancestors (MeSH
+``tree_parent``, Disease Ontology ``is_a``, Hetionet's pharmacologic classes) up to ``depth`` levels
+("neoplasm", "virus disease", "anti-inflammatory agent"). Hundreds of label texts teach the student what a
+label text means, which eight gold label texts cannot: this is the KG's route to zero-shot recognition.
+
+Each label text belongs to one or more *families* (disorder, chemical, gene, anatomy, organism, process,
+procedure). The trainer reads them: a matched span is a known negative for a label of another family only,
+since within a family the KG's hierarchy is incomplete (a compound without a MeSH tree is still an amino acid).
+
+Ambiguity: an alias that names several nodes is labelled with what all its readings agree on (the
+intersection of their label texts) when the readings share a family; when they do not ("DMD": a disease and
+a gene), or agree on nothing, the match is dropped and counted, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kogner.data.records import Document, Entity
+from kogner.errors import KognerError
+from kogner.io import atomic_open
+from kogner.kg.graph import KnowledgeGraph
+from kogner.kg.matcher import DictionaryMatcher
+from kogner.kg.normalize import singular
+
+# KG node type -> (family, natural phrasings of the type); types absent here are never matched
+TYPE_LABELS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Disease": ("disorder", ("disease", "disorder")),
+    "Symptom": ("disorder", ("symptom", "clinical sign")),
+    "Side Effect": ("disorder", ("adverse effect", "side effect")),
+    "Chemical": ("chemical", ("chemical", "chemical compound")),
+    "Compound": ("chemical", ("chemical", "drug", "chemical compound")),
+    "Pharmacologic Class": ("chemical", ("drug class",)),
+    "Gene": ("gene", ("gene", "protein", "gene product")),
+    "Cell": ("anatomy", ("cell type", "cell")),
+    "Anatomy": ("anatomy", ("anatomical structure", "body part")),
+    "Cellular Component": ("anatomy", ("cellular component",)),
+    "Organism": ("organism", ("organism", "species")),
+    "Biological Process": ("process", ("biological process",)),
+    "Molecular Function": ("process", ("molecular function",)),
+    "Pathway": ("process", ("pathway",)),
+    "Phenomenon": ("process", ("biological phenomenon",)),
+    "Procedure": ("procedure", ("medical procedure",)),
+}
+PARENT_RELATIONS = {"is_a": "head", "tree_parent": "head", "PCiC": "tail"}  # relation -> which end is the child
+_KEEP_PLURAL = ("species", "series", "diabetes", "herpes", "rabies", "measles", "mumps", "scabies", "caries", "ics")
+_IRREGULAR = {"gases": "gas", "uses": "use", "viruses": "virus", "fungi": "fungus", "bacteria": "bacterium"}
+_OSIS = ("mycoses", "fibroses", "neuroses", "psychoses", "stenoses", "thromboses", "necroses", "dermatoses",
+         "zoonoses", "nephroses", "chondroses", "ostoses", "ptoses", "cytoses", "helminthiases")  # fmt: skip
+
+
+def _singular(word: str) -> str:
+    if word.endswith(_KEEP_PLURAL):
+        return word
+    for plural, one in sorted(_IRREGULAR.items(), key=lambda kv: -len(kv[0])):
+        if word.endswith(plural):
+            return word[: len(word) - len(plural)] + one
+    if word.endswith(_OSIS):
+        return word[:-4] + ("osis" if word.endswith("oses") else "asis")
+    return singular(word)
+
+
+def _case(word: str) -> str:
+    """Lower case unless a symbol: ``Proteins`` -> ``proteins``; ``DNA``, ``p53``, ``NF-kappaB`` stay."""
+    return word if any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word) else word.lower()
+
+
+def label_text(name: str) -> str | None:
+    """A KG name as a label text: MeSH's inverted names put in order, lower case except symbols (DNA, p53),
+    the last word singular. ``Carcinoma, Squamous Cell`` -> ``squamous cell carcinoma``; names that do not
+    read as one category (``Amino Acids, Peptides, and Proteins``) give None."""
+    parts = [p.strip() for p in name.split(",")]
+    if len(parts) > 2 or any(not p for p in parts) or " and " in name or "/" in name or "(" in name:
+        return None
+    words = " ".join(reversed(parts)).split()
+    words = ["-".join(_case(part) for part in w.split("-")) for w in words]
+    text = " ".join([*words[:-1], _singular(words[-1])])
+    return text if re.search(r"[a-z]{3}", text) and len(text) <= 60 else None
+
+
+class NodeLabels:
+    """Positive label texts and families of each KG node, from its type and its ancestors within ``depth``."""
+
+    def __init__(self, kg: KnowledgeGraph, depth: int = 3) -> None:
+        if not 0 <= depth <= 10:
+            raise KognerError(f"depth must be in 0..10, not {depth}")
+        self.kg, self.depth = kg, depth
+        heads, codes, tails, names = kg.triples
+        parents: dict[int, list[int]] = defaultdict(list)
+        for relation, child_end in PARENT_RELATIONS.items():
+            if relation not in names:
+                continue
+            rows = codes == names.index(relation)
+            children, ups = (heads[rows], tails[rows]) if child_end == "head" else (tails[rows], heads[rows])
+            for child, parent in zip(children.tolist(), ups.tolist(), strict=True):
+                parents[child].append(parent)
+        self.parents = parents
+        self._cache: dict[int, frozenset[str]] = {}
+
+    def family(self, node: int) -> str | None:
+        entry = TYPE_LABELS.get(self.kg.types[node])
+        return entry[0] if entry else None
+
+    def ancestors(self, node: int) -> list[int]:
+        """Ancestors up to ``depth`` levels, nearest first, each once (the hierarchies are DAGs)."""
+        seen, level, found = {node}, [node], []
+        for _ in range(self.depth):
+            level = [p for n in level for p in self.parents.get(n, ()) if p not in seen]
+            level = list(dict.fromkeys(level))
+            seen.update(level)
+            found += level
+        return found
+
+    def labels(self, node: int) -> frozenset[str]:
+        """The node's type phrasings and the label texts of its ancestors (empty for unmatched types)."""
+        if node not in self._cache:
+            entry = TYPE_LABELS.get(self.kg.types[node])
+            texts: set[str] = set(entry[1]) if entry else set()
+            if entry:
+                texts.update(t for a in self.ancestors(node) if (t := label_text(self.kg.names[a])))
+            self._cache[node] = frozenset(texts)
+        return self._cache[node]
+
+    def reading(self, nodes: Sequence[int]) -> tuple[frozenset[str], str] | None:
+        """What every reading of an ambiguous alias agrees on: (label texts, family), or None to drop it."""
+        families = {self.family(n) for n in nodes}
+        if len(families) != 1 or None in families:
+            return None
+        common = frozenset.intersection(*(self.labels(n) for n in nodes))
+        return (common, families.pop()) if common else None
+
+
+@dataclass
+class LabelSummary:
+    """Counts of one labelling run, written beside the corpus as ``<name>.summary.json``."""
+
+    sentences: int = 0
+    matches: int = 0
+    dropped_ambiguous: int = 0
+    label_counts: Counter[str] = field(default_factory=Counter)
+    label_families: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    settings: dict = field(default_factory=dict)
+
+    def families(self, text: str, share: float = 0.1) -> list[str]:
+        """The families of at least ``share`` of a label text's matches (a stray MeSH placement of a gene
+        under a chemical tree does not make "gene" a chemical label)."""
+        counts = self.label_families[text]
+        total = sum(counts.values())
+        return sorted(f for f, n in counts.items() if n >= share * total)
+
+    def to_dict(self, min_count: int) -> dict:
+        kept = {t: n for t, n in self.label_counts.most_common() if n >= min_count}
+        return {
+            "settings": self.settings,
+            "sentences": self.sentences,
+            "matches": self.matches,
+            "dropped_ambiguous": self.dropped_ambiguous,
+            "label_texts": len(kept),
+            "label_texts_below_min_count": len(self.label_counts) - len(kept),
+            "labels": {t: {"count": n, "families": self.families(t)} for t, n in kept.items()},
+        }
+
+
+@dataclass(frozen=True)
+class KGLabeller:
+    """Labels the words of sentences with KG label texts (``matcher`` finds the aliases, ``nodes`` labels them)."""
+
+    matcher: DictionaryMatcher
+    nodes: NodeLabels
+
+    @classmethod
+    def from_graph(cls, kg: KnowledgeGraph, depth: int = 3) -> KGLabeller:
+        from kogner.kg.linker import Linker
+
+        return cls(DictionaryMatcher(Linker(kg, min_score=1.0), types=TYPE_LABELS), NodeLabels(kg, depth))
+
+    def spans(self, words: Sequence[str], summary: LabelSummary) -> list[tuple[int, int, frozenset[str], str, int]]:
+        """``(start, end, label texts, family, node)`` per match whose readings agree."""
+        out = []
+        for start, end, candidates in self.matcher.find_all(words):
+            summary.matches += 1
+            reading = self.nodes.reading(candidates)
+            if reading is None:
+                summary.dropped_ambiguous += 1
+                continue
+            texts, family = reading
+            out.append((start, end, texts, family, candidates[0]))
+        return out
+
+    def label(self, documents: Iterable[Document], summary: LabelSummary) -> list[Document]:
+        """Copies of ``documents`` whose entities are the KG labels (gold entities are dropped, never read)."""
+        kg, labelled = self.nodes.kg, []
+        for doc in documents:
+            sentences = []
+            for sent in doc.sentences:
+                summary.sentences += 1
+                entities = []
+                for start, end, texts, family, node in self.spans(sent.tokens, summary):
+                    for text in sorted(texts):
+                        summary.label_counts[text] += 1
+                        summary.label_families[text][family] += 1
+                        entities.append(Entity(start, end, text, kg_id=kg.ids[node], kg_name=kg.names[node]))
+                sentences.append(sent.with_entities(entities))
+            labelled.append(doc.with_sentences(sentences))
+        return labelled
+
+
+def keep_frequent(documents: list[Document], counts: Counter[str], min_count: int) -> list[Document]:
+    """Drop the label texts seen fewer than ``min_count`` times (too few examples to learn from)."""
+    keep = {text for text, n in counts.items() if n >= min_count}
+    return [
+        doc.with_sentences(s.with_entities(e for e in s.entities if e.label in keep) for s in doc.sentences)
+        for doc in documents
+    ]
+
+
+def summary_path(corpus: str | Path) -> Path:
+    """``kg.jsonl`` -> ``kg.summary.json``: the label families the trainer needs live beside the corpus."""
+    corpus = Path(corpus)
+    return corpus.with_name(corpus.name.removesuffix(".jsonl") + ".summary.json")
+
+
+def write_labelled(out: str | Path, documents: list[Document], summary: LabelSummary, min_count: int) -> dict:
+    """Write the corpus (JSONL, one document a line) and its summary, each atomically; return the summary."""
+    from kogner.data.jsonl import write_jsonl
+
+    report = summary.to_dict(min_count)
+    kept = keep_frequent(documents, summary.label_counts, min_count)
+    with atomic_open(out) as fh:
+        write_jsonl(kept, fh)
+    with atomic_open(summary_path(out)) as fh:
+        fh.write(json.dumps(report, indent=1) + "\n")
+    return report
+
+
+def read_label_families(corpus: str | Path) -> dict[str, frozenset[str]] | None:
+    """The ``{label text: families}`` of a KG-labelled corpus, or None when ``corpus`` is not one."""
+    path = summary_path(corpus)
+    if not str(corpus).endswith(".jsonl") or not path.is_file():
+        return None
+    labels = json.loads(path.read_text())["labels"]
+    return {text: frozenset(info["families"]) for text, info in labels.items()}
