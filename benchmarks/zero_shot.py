@@ -132,7 +132,7 @@ def run_one(args, system: str, held_out: str, seed: int, linker: Linker) -> dict
         "per_type": {t: p.f1 for t, p in scores.per_type.items()},
         "threshold": THRESHOLD, "threshold_rule": THRESHOLD_RULE, **info, **alias_split(gold, pred, linker),
         "depth": args.depth, "min_count": args.min_count, "seconds": round(time.perf_counter() - started, 1),
-        "sentence_counts": sentence_counts(gold, pred).tolist(), **provenance(),
+        "sentence_counts": sentence_counts(gold, pred).tolist(), **args.provenance,
     }  # fmt: skip
 
 
@@ -160,6 +160,7 @@ def main() -> None:
     p.add_argument("--results", type=Path, default=RESULTS / "zero_shot.jsonl")
     p.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
     args = p.parse_args()
+    args.provenance = provenance()  # the code this process runs is the code of its start, whatever lands later
     deadline = time.time() + args.deadline if args.deadline else float("inf")
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     args.schedule = schedule_name(args.device, args.examples, args.batch, {}) + f"-d{args.depth}-m{args.min_count}"

@@ -1,0 +1,160 @@
+"""Aggregate ``zero_shot.jsonl``: per (schedule, held-out corpus, system) the mean +- sd over seeds, the paired
+bootstrap against ``student-gold`` (sentences of all paired seeds pooled), the gap to the ``dictionary`` floor,
+the leakage audit (F1 on test mentions that are / are not exact KG aliases), and the published references.
+Writes ``benchmarks/results/zero_shot.md`` and ``zero_shot.png``::
+
+    python benchmarks/zero_shot_report.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from ablation_report import PAPER_ZERO_SHOT, load
+
+from kogner.evaluate.bootstrap import paired_bootstrap
+
+RESULTS = Path(__file__).parent / "results"
+# zero-shot F1 quoted in issue 14, strict (exact span) match; KoGNER's paper does not say which match it used
+REFERENCES = {
+    "KoGNER paper": PAPER_ZERO_SHOT,
+    "GLiNER-L (strict)": {"ncbi-disease": 61.9, "bc5cdr": 66.4, "bc2gm": 47.9},
+    "NuNER-Zero-span (strict)": {"ncbi-disease": 61.1, "bc5cdr": 69.4, "bc2gm": 52.3},
+}
+ORDER = ("dictionary", "student-gold", "kogner-kg-types", "kogner-kg-types+distill", "kogner-kg-types+augment")
+
+
+def pooled_test(runs: list[dict], base: dict[int, dict]):
+    """Paired bootstrap of ``runs`` against the baseline records of the same seeds, or None without any."""
+    paired = [(r, base[r["seed"]]) for r in runs if r["seed"] in base]
+    if not paired:
+        return None
+    a = np.concatenate([np.array(r["sentence_counts"]) for r, _ in paired])
+    b = np.concatenate([np.array(s["sentence_counts"]) for _, s in paired])
+    return paired_bootstrap(a, b, samples=2000)
+
+
+def summarise(records: list[dict]) -> list[dict]:
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in records:
+        groups[(r["schedule"], r["held_out"], r["system"])].append(r)
+
+    def key(item):
+        schedule, held_out, system = item[0]
+        return schedule, held_out, ORDER.index(system) if system in ORDER else len(ORDER)
+
+    rows = []
+    for (schedule, held_out, system), runs in sorted(groups.items(), key=key):
+        f1s = [r["f1"] for r in runs]
+        dictionary = groups.get((schedule, held_out, "dictionary")) or [
+            r for (s, h, sy), rs in groups.items() if h == held_out and sy == "dictionary" for r in rs
+        ]
+        row = {
+            "schedule": schedule, "held_out": held_out, "system": system, "seeds": len(runs),
+            "f1_mean": statistics.mean(f1s), "f1_sd": statistics.stdev(f1s) if len(f1s) > 1 else 0.0,
+            "precision": statistics.mean(r["precision"] for r in runs),
+            "recall": statistics.mean(r["recall"] for r in runs),
+            "per_type": {t: statistics.mean(r["per_type"].get(t, 0.0) for r in runs) for t in runs[0]["per_type"]},
+            "f1_alias": statistics.mean(r["f1_alias"] for r in runs),
+            "f1_non_alias": statistics.mean(r["f1_non_alias"] for r in runs),
+            "gold_alias_share": runs[0]["gold_alias_share"],
+            "label_texts_trained": runs[0]["label_texts_trained"], "examples_seen": runs[0]["examples_seen"],
+            "threshold_rule": runs[0]["threshold_rule"],
+            "vs_dictionary": statistics.mean(f1s) - dictionary[0]["f1"] if dictionary else None,
+            "test": None,
+        }  # fmt: skip
+        if system not in ("student-gold", "dictionary"):
+            base = {r["seed"]: r for r in groups.get((schedule, held_out, "student-gold"), [])}
+            row["test"] = pooled_test(runs, base)
+        rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        "| schedule | held out | system | seeds | F1 mean +- sd | P | R | per type | vs student-gold (pooled, p) "
+        "| vs dictionary | F1 KG-alias / other mentions | label texts trained |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        t = r["test"]
+        vs = "–" if t is None else f"{100 * t.delta:+.1f} ({'p<0.001' if t.p_value < 0.001 else f'p={t.p_value:.3f}'})"
+        dic = "–" if r["vs_dictionary"] is None or r["system"] == "dictionary" else f"{100 * r['vs_dictionary']:+.1f}"
+        types = ", ".join(f"{k} {100 * v:.1f}" for k, v in sorted(r["per_type"].items()))
+        lines.append(
+            f"| {r['schedule']} | {r['held_out']} | {r['system']} | {r['seeds']} "
+            f"| {100 * r['f1_mean']:.1f} +- {100 * r['f1_sd']:.1f} | {100 * r['precision']:.1f} "
+            f"| {100 * r['recall']:.1f} | {types} | {vs} | {dic} | {100 * r['f1_alias']:.1f} / "
+            f"{100 * r['f1_non_alias']:.1f} | {r['label_texts_trained']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def references(rows: list[dict]) -> str:
+    """Our best system per held-out corpus beside the published zero-shot figures."""
+    corpora = sorted({r["held_out"] for r in rows})
+    lines = ["| held out | " + " | ".join(ORDER[:3]) + " | " + " | ".join(REFERENCES) + " |",
+             "|---" * (1 + 3 + len(REFERENCES)) + "|"]  # fmt: skip
+    for corpus in corpora:
+        cells = []
+        for system in ORDER[:3]:
+            found = [r for r in rows if r["held_out"] == corpus and r["system"] == system]
+            cells.append(f"{100 * found[-1]['f1_mean']:.1f} ({found[-1]['seeds']} seeds)" if found else "–")
+        refs = [f"{table[corpus]:.1f}" if corpus in table else "–" for table in REFERENCES.values()]
+        lines.append(f"| {corpus} | " + " | ".join(cells + refs) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    corpora = sorted({r["held_out"] for r in rows})
+    systems = [s for s in ORDER if any(r["system"] == s for r in rows)]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.8 / max(1, len(systems))
+    for i, system in enumerate(systems):
+        vals = [next((r for r in rows[::-1] if r["held_out"] == c and r["system"] == system), None) for c in corpora]
+        xs = [j + i * width for j in range(len(corpora))]
+        ax.bar(xs, [100 * v["f1_mean"] if v else 0 for v in vals], width,
+               yerr=[100 * v["f1_sd"] if v else 0 for v in vals], label=system, capsize=3)  # fmt: skip
+    for marker, (name, table) in zip("o^s", REFERENCES.items(), strict=True):
+        pts = [(j + 0.4 - width / 2, table[c]) for j, c in enumerate(corpora) if c in table]
+        if pts:
+            ax.scatter(*zip(*pts, strict=True), marker=marker, color="black", zorder=3, label=name, s=18)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(corpora))], corpora)
+    ax.set_ylabel("test micro F1 (exact span and type)")
+    ax.set_title("zero-shot, leave one corpus out (bars: kogner systems; marks: published)", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--results", type=Path, default=RESULTS)
+    args = p.parse_args()
+    records = load(args.results / "zero_shot.jsonl")
+    rows = summarise(records)
+    commits = ", ".join(sorted({r["commit"][:7] for r in records}))
+    rules = "; ".join(sorted({r["threshold_rule"] for r in records}))
+    text = markdown(rows) + f"\nCommits: {commits}. Threshold rule: {rules}.\n"
+    text += "\n## Beside the published zero-shot figures\n\n" + references(rows)
+    try:
+        plot(rows, args.results / "zero_shot.png")
+        text += "\n![zero-shot F1](zero_shot.png)\n"
+    except ImportError:
+        text += "\n(the plot needs matplotlib: pip install matplotlib)\n"
+    (args.results / "zero_shot.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
