@@ -35,11 +35,12 @@ from kogner.data.formats import read_corpus
 from kogner.data.records import Document, Entity
 from kogner.evaluate.bootstrap import sentence_counts
 from kogner.evaluate.metrics import evaluate_documents
-from kogner.kg.graph import KnowledgeGraph, kg_types
-from kogner.kg.labelling import KGLabeller, LabelSummary, read_label_families, write_labelled
+from kogner.kg.graph import kg_types
+from kogner.kg.labelling import KGLabeller, LabelSummary
 from kogner.kg.linker import Linker
 from kogner.model.api import KoGNER
 from kogner.model.config import ModelConfig
+from kogner.train.recipes import ensure_kg_labelled, leave_one_out
 from kogner.train.trainer import TrainConfig, Trainer
 
 RESULTS = Path(__file__).parent / "results"
@@ -51,27 +52,6 @@ SYSTEMS = {  # name -> (KG-labelled data, distill, augment)
     "kogner-kg-types+augment": (True, False, True),
 }
 THRESHOLD, THRESHOLD_RULE = 0.5, "fixed: the library default 0.5, set before any zero-shot run"
-
-
-def training_inputs(held_out: str, label_dir: Path, with_kg: bool) -> tuple[list[str], list[Path]]:
-    """The gold corpora and KG-labelled files a run on ``held_out`` trains on: every registered corpus but it,
-    and one labelled file per such corpus, made from that corpus's training text."""
-    gold = [name for name in CORPORA if name != held_out]
-    return gold, [label_dir / f"{name}-train.jsonl" for name in gold] if with_kg else []
-
-
-def ensure_labelled(paths: list[Path], kg: Path, depth: int, min_count: int) -> None:
-    """Make the KG-labelled file of each corpus's training split that is missing (cached for every run)."""
-    missing = [p for p in paths if read_label_families(p) is None]
-    if not missing:
-        return
-    labeller = KGLabeller.from_graph(KnowledgeGraph(kg), depth)
-    for path in missing:
-        name = path.name.removesuffix("-train.jsonl")
-        settings = {"inputs": [f"{name}:train"], "depth": depth, "min_count": min_count, "kg": str(kg)}
-        summary = LabelSummary(settings=settings)
-        documents = read_corpus(CORPORA[name].path("train")).documents
-        write_labelled(path, labeller.label(documents, summary), summary, min_count)
 
 
 def dictionary_tagger(gold: list[Document], labels: dict[str, str], labeller: KGLabeller) -> list[Document]:
@@ -93,8 +73,8 @@ def dictionary_tagger(gold: list[Document], labels: dict[str, str], labeller: KG
 
 def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, dict]:
     with_kg, distill, augment = SYSTEMS[system]
-    gold, labelled = training_inputs(held_out, args.label_dir, with_kg)
-    ensure_labelled(labelled, args.kg, args.depth, args.min_count)
+    gold, labelled = leave_one_out(held_out, args.label_dir, with_kg)
+    ensure_kg_labelled(labelled, args.kg, args.depth, args.min_count)
     steps = args.examples // args.batch
     out = Path(args.runs) / f"{held_out}-{system}-s{seed}"
     config = TrainConfig(
@@ -152,7 +132,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--depth", type=int, default=3, help="ancestor levels of KG label texts")
     p.add_argument("--min-count", type=int, default=20, help="matches a KG label text needs")
-    p.add_argument("--unmatched-weight", type=float, default=0.0, help="loss weight of KG labels on unmatched spans")
+    p.add_argument("--unmatched-weight", type=float, default=0.1, help="loss weight of KG labels on unmatched spans")
     p.add_argument("--kg", type=Path, default=Path("~/.cache/kogner/kg").expanduser())
     p.add_argument("--label-dir", type=Path, default=Path("runs/zero_shot/kg-labels"))
     p.add_argument("--device", default=None)
@@ -164,7 +144,7 @@ def main() -> None:
     deadline = time.time() + args.deadline if args.deadline else float("inf")
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     args.schedule = schedule_name(args.device, args.examples, args.batch, {}) + f"-d{args.depth}-m{args.min_count}"
-    if args.unmatched_weight:
+    if args.unmatched_weight != 0.1:
         args.schedule += f"-u{args.unmatched_weight:g}"
     linker = None
     for seed, held_out, system in itertools.product(args.seeds, args.held_out, args.systems):

@@ -143,3 +143,58 @@ def test_a_matched_span_is_negative_only_for_labels_of_another_family():
     assert weights[0, 2, 0].tolist() == [0.25, 0.25, 0.25]  # an unmatched span
     span_mask[0, 3] = False
     assert kg_cells(span_mask, targets, matched, compatible)[0, 3].sum() == 0  # padding is never supervised
+
+
+def test_a_leave_one_out_run_never_reads_the_held_out_corpus_text(tiny_kg, tmp_path):
+    from kogner.data import CORPORA, read_corpus
+    from kogner.kg.labelling import read_label_families
+    from kogner.train.recipes import ensure_kg_labelled, leave_one_out
+
+    for name in CORPORA:
+        gold, files = leave_one_out(name, tmp_path, with_kg=True)
+        assert name not in gold and len(gold) == len(CORPORA) - 1
+        assert all(name not in f.name for f in files)
+    gold, files = leave_one_out("bc5cdr", tmp_path, with_kg=True, split="devel")
+    ensure_kg_labelled(files, tiny_kg, depth=2, min_count=1)
+    held_out = {s.text for s in read_corpus(CORPORA["bc5cdr"].path("devel")).sentences if len(s.tokens) >= 8}
+    seen = set()
+    for path in files:
+        assert read_label_families(path) is not None
+        summary = json.loads(path.with_name(path.name.replace(".jsonl", ".summary.json")).read_text())
+        assert summary["settings"]["inputs"] == [path.name.removesuffix(".jsonl").replace("-devel", ":devel")]
+        seen |= {s.text for s in read_corpus(path).sentences}
+    assert len(seen) > 10_000 and not held_out & seen
+
+
+def test_gold_and_kg_labelled_data_train_together_and_a_kg_only_label_text_is_learned(tiny_kg, tmp_path, root):
+    from kogner.data import Document, read_corpus, write_corpus
+    from kogner.encoder import tiny_encoder_config
+    from kogner.kg.graph import KnowledgeGraph
+    from kogner.kg.labelling import KGLabeller, LabelSummary, write_labelled
+    from kogner.model.config import ModelConfig
+    from kogner.train.batching import plan_epoch
+    from kogner.train.trainer import TrainConfig, Trainer
+
+    sents = [s for s in read_corpus(root / "ner/NCBI-disease/train.tsv").sentences if "BRCA1" in s.tokens][:24]
+    gold = tmp_path / "gold.tsv"
+    write_corpus([Document.from_sentences("gold", sents)], gold)
+    summary = LabelSummary()
+    labelled = KGLabeller.from_graph(KnowledgeGraph(tiny_kg), 2).label([Document.from_sentences("kg", sents)], summary)
+    kg_file = tmp_path / "kg.jsonl"
+    write_labelled(kg_file, labelled, summary, min_count=1)
+    assert summary.label_counts["gene"] >= 20  # BRCA1 in every sentence
+    config = TrainConfig(
+        corpora=[str(gold), str(kg_file)], labels={str(gold): {"Disease": "disease"}}, output=str(tmp_path / "run"),
+        epochs=30, batch_size=8, lr_encoder=3e-3, lr_heads=3e-3, warmup=0.05, eval_every=1000, kg_labels=4,
+    )  # fmt: skip
+    model = ModelConfig(encoder_config=tiny_encoder_config(30522, hidden=64, layers=2), head_dim=64, dropout=0.0)
+    torch.manual_seed(0)
+    trainer = Trainer(config, model)
+    plans = plan_epoch(trainer.corpora, 8, 2, 1, 0, 1.0, kg_labels=4)
+    kg_plans = [p for p in plans if p.corpus == 1]
+    assert kg_plans and all(len(p.labels) == 4 for p in kg_plans)  # sampled, never the whole vocabulary
+    trainer.fit()
+    found = trainer.model.predict(["Mutations in BRCA1 cause breast cancer ."], ["gene"], threshold=0.5)[0]
+    assert [p.text for p in found] == ["BRCA1"]  # "gene" was taught by KG-labelled data only
+    # with unmatched spans left unknown (weight 0), "gene" has no negative but "breast cancer": it fires on
+    # every span of this sentence; the default down-weighted negative (0.1) is what makes it precise

@@ -56,7 +56,7 @@ class TrainConfig:
     negatives: int = 2
     corpus_exponent: float = 1.0  # corpus share of batches ~ size ** exponent (0 = equal shares)
     kg_labels: int = 24  # label texts per batch of KG-labelled data (`kogner kg label`)
-    kg_unmatched_weight: float = 0.0  # loss weight of KG label texts on spans the dictionary did not match
+    kg_unmatched_weight: float = 0.1  # loss weight of KG label texts on spans the dictionary did not match
     max_train_sentences: int | None = None
     max_devel_sentences: int | None = 500
     threshold: float = 0.5

@@ -1,0 +1,41 @@
+"""Training data recipes: which gold corpora and which KG-labelled files a run reads.
+
+KG-labelled data is made once per corpus split (``<label_dir>/<corpus>-<split>.jsonl``, by the labeller of
+:mod:`kogner.kg.labelling`) and reused by every run that may see that corpus's text. A leave-one-out run on a
+held-out corpus reads the files of the other corpora only, so no text of the held-out corpus reaches it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kogner.data.corpora import CORPORA
+from kogner.data.formats import read_corpus
+from kogner.kg.graph import KnowledgeGraph
+from kogner.kg.labelling import KGLabeller, LabelSummary, read_label_families, write_labelled
+
+
+def kg_labelled_path(label_dir: Path, corpus: str, split: str = "train") -> Path:
+    return Path(label_dir) / f"{corpus}-{split}.jsonl"
+
+
+def leave_one_out(held_out: str, label_dir: Path, with_kg: bool, split: str = "train") -> tuple[list[str], list[Path]]:
+    """The gold corpora (every registered one but ``held_out``) and, with ``with_kg``, their KG-labelled files."""
+    gold = [name for name in CORPORA if name != CORPORA[held_out].name]
+    return gold, [kg_labelled_path(label_dir, name, split) for name in gold] if with_kg else []
+
+
+def ensure_kg_labelled(
+    paths: list[Path], kg: Path, depth: int = 3, min_count: int = 20, labeller: KGLabeller | None = None
+) -> None:
+    """Make each missing ``<corpus>-<split>.jsonl`` from that corpus split's text (its gold tags ignored)."""
+    missing = [p for p in paths if read_label_families(p) is None]
+    if not missing:
+        return
+    labeller = labeller or KGLabeller.from_graph(KnowledgeGraph(kg), depth)
+    for path in missing:
+        name, split = path.name.removesuffix(".jsonl").rsplit("-", 1)
+        settings = {"inputs": [f"{name}:{split}"], "depth": depth, "min_count": min_count, "kg": str(kg)}
+        summary = LabelSummary(settings=settings)
+        documents = read_corpus(CORPORA[name].path(split)).documents
+        write_labelled(path, labeller.label(documents, summary), summary, min_count)
