@@ -78,3 +78,21 @@ def test_data_root_comes_from_the_environment(monkeypatch, tmp_path):
 
     monkeypatch.setenv("KOGNER_DATA", str(tmp_path))
     assert data_root() == tmp_path
+
+
+def test_label_overrides_rename_only_a_registered_corpus_own_types():
+    from kogner.train.batching import load_corpus
+
+    overrides = {"GGP": "gene or gene product", "GENE": "gene", "Taxon": "organism"}
+    assert load_corpus("bc2gm", overrides)[1] == {"GENE": "gene"}
+    assert load_corpus("craft", overrides)[1]["GGP"] == "gene or gene product"
+
+
+def test_two_types_with_one_label_text_are_refused_not_silently_renamed():
+    import pytest
+
+    from kogner.errors import KognerError
+    from kogner.model.api import _label_map
+
+    with pytest.raises(KognerError, match="given for two types"):
+        _label_map({"GENE": "gene or gene product", "GGP": "gene or gene product"})

@@ -56,7 +56,12 @@ class SequenceTooLong(KognerError):
 def _label_map(labels: Labels) -> dict[str, str]:
     """{label text: name written on entities}; plain texts name themselves."""
     if isinstance(labels, Mapping):
-        return {text: name for name, text in labels.items()}
+        names: dict[str, str] = {}
+        for name, text in labels.items():
+            if text in names:
+                raise KognerError(f"label text {text!r} is given for two types ({names[text]}, {name})")
+            names[text] = name
+        return names
     return {text: text for text in labels}
 
 

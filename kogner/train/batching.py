@@ -56,7 +56,10 @@ def load_corpus(
             raise KognerError(f"{spec}: a corpus given as a file needs its label texts (TYPE=text)")
         return Path(spec).stem, labels, Path(spec)
     info = get_corpus(spec)
-    return info.name, {**info.labels, **(labels or {})}, info.path(split)
+    # overrides rename this corpus's own types only: a type it does not have would be supervised as a negative
+    # everywhere, and a second type with the same text would make its predictions take the other type's name
+    ours = {kind: text for kind, text in (labels or {}).items() if kind in info.labels}
+    return info.name, {**info.labels, **ours}, info.path(split)
 
 
 def subsample(items: list, limit: int | None, seed: int) -> list:
