@@ -179,3 +179,39 @@ def test_no_gold_label_reaches_the_model_at_inference(kogner_run, monkeypatch, t
     monkeypatch.setenv("KOGNER_DATA", str(tmp_path))  # no corpus files reachable at all
     no_files = KoGNER.from_pretrained(out / "best").predict_documents(bare, LABELS, threshold=0.3)
     assert with_gold == without == no_files
+
+
+def test_distillation_on_kg_labelled_data_targets_each_label_texts_own_member_nodes(
+    ncbi_slice_file, slice_kg, teacher_result, tmp_path, monkeypatch
+):
+    from kogner.kg.graph import KnowledgeGraph
+    from kogner.kg.labelling import KGLabeller, LabelSummary, write_labelled
+    from kogner.kg.teacher import Teacher
+
+    # the tiny test teacher has no text encoder to reload: any text embeds as a fixed vector of its size
+    size = teacher_result.index["parts"]["text"]
+    monkeypatch.setattr(Teacher, "text_vector", lambda self, label: torch.full((size,), float(len(label))))
+    docs = read_corpus(ncbi_slice_file).documents
+    summary = LabelSummary()
+    kg_file = tmp_path / "kg.jsonl"
+    write_labelled(kg_file, KGLabeller.from_graph(KnowledgeGraph(slice_kg), 2).label(docs, summary), summary, 1)
+    config = _slice_config(ncbi_slice_file, tmp_path / "run", kg=str(slice_kg), distill_lambda=1.0, max_steps=2)
+    config.corpora.append(str(kg_file))
+    trainer = Trainer(config, _tiny_model_config())
+    kg = trainer.kg
+    members = {
+        kg.knowledge.teacher.kg.row(e.kg_id)
+        for s in read_corpus(kg_file).sentences for e in s.entities if e.label == "disease"
+    }  # fmt: skip
+    target = kg.label_targets["disease"]
+    expected = kg.knowledge.teacher.vectors(sorted(members))[:, size:].mean(0)
+    assert torch.equal(target[:size], torch.full((size,), 7.0)) and torch.allclose(target[size:], expected)
+    assert kg.links[1] and any(kg.links[1])  # labelled spans are their nodes' distillation targets
+    plan = next(p for p in trainer_module_plan(trainer) if p.corpus == 1)
+    assert torch.isfinite(torch.tensor(trainer.train_step(plan.corpus, plan.sentences, plan.labels)))
+
+
+def trainer_module_plan(trainer):
+    from kogner.train.batching import plan_epoch
+
+    return plan_epoch(trainer.corpora, 8, 0, 1, 0, kg_labels=6)

@@ -156,7 +156,8 @@ class Teacher:
         rows = torch.as_tensor([r if isinstance(r, int) else self.kg.row(r) for r in node_ids], dtype=torch.long)
         return torch.cat([self._parts[p][rows] for p in PARTS], 1)
 
-    def _text(self, label: str) -> torch.Tensor:
+    def text_vector(self, label: str) -> torch.Tensor:
+        """The textual part of a type vector: the label text's embedding by the teacher's text encoder."""
         if label in self.index["labels"]:
             return self._parts["label_text"][self.index["labels"].index(label)]
         if self.index["encoder"] is None:
@@ -171,7 +172,7 @@ class Teacher:
         whose name embeds closest. The textual part is always the label text's own embedding."""
         if label in self._label_cache:
             return self._label_cache[label]
-        text = self._text(label)
+        text = self.text_vector(label)
         kinds = [k for k in (kg_types(label) or ()) if k in self.types]
         if not kinds:
             kinds = [self.types[int(torch.argmax(self._parts["type_text"] @ text))]]

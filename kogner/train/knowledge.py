@@ -25,7 +25,38 @@ class KGTraining:
             sentences = corpus.train
             bar = tqdm(sentences, desc=f"KG matches ({corpus.name})", unit="sent", disable=None, leave=False)
             self.matches.append([knowledge.matches(s.tokens) for s in bar])
-            self.links.append(self._gold_links(corpus))
+            self.links.append(self._kg_links(corpus) if corpus.families is not None else self._gold_links(corpus))
+        self.label_targets = self._kg_label_targets(corpora)
+
+    def _kg_links(self, corpus: CorpusData) -> list[list[Match]]:
+        """KG-labelled data names its nodes: each labelled span's ``kg_id`` is its distillation target."""
+        kg = self.knowledge.teacher.kg
+        return [
+            sorted(
+                {(e.start, e.end, kg.row(e.kg_id)) for e in s.entities if e.kg_id and e.end - e.start <= self.max_width}
+            )
+            for s in corpus.train
+        ]
+
+    def _kg_label_targets(self, corpora: Sequence[CorpusData], per_label: int = 256) -> dict[str, torch.Tensor]:
+        """Teacher vectors of KG label texts ("neoplasm", "amino acid"): the text's own embedding followed by the
+        mean structure (GNN and TransR parts) of up to ``per_label`` nodes that carry it in the labelled data,
+        so that hundreds of label texts each get a type vector of their own members, not the nearest of 18."""
+        teacher, kg = self.knowledge.teacher, self.knowledge.teacher.kg
+        members: dict[str, set[int]] = {}
+        for corpus in corpora:
+            if corpus.families is None:
+                continue
+            for sent in corpus.train:
+                for e in sent.entities:
+                    if e.kg_id and len(found := members.setdefault(e.label, set())) < per_label:
+                        found.add(kg.row(e.kg_id))
+        targets = {}
+        for label, nodes in members.items():
+            text = teacher.text_vector(label)
+            structure = teacher.vectors(sorted(nodes))[:, text.numel() :].mean(0)
+            targets[label] = torch.cat([text, structure])
+        return targets
 
     def _gold_links(self, corpus: CorpusData) -> list[list[Match]]:
         """Each gold mention's top-1 node of its type, when the linker scores it above the threshold."""
@@ -52,7 +83,7 @@ class KGTraining:
         """The distillation MSE of one batch (label type vectors and linked gold mentions)."""
         teacher = self.knowledge.teacher
         device = output.logits.device
-        label_targets = torch.stack([teacher.type_vector(t) for t in labels]).to(device)
+        label_targets = torch.stack([self.label_targets.get(t, teacher.type_vector(t)) for t in labels]).to(device)
         index, nodes = [], []
         for row, i in enumerate(indices):
             for start, end, node in self.links[corpus][i]:
