@@ -249,6 +249,8 @@ class Trainer:
         """Train to the end (or early stop); ``on_step`` is called after every step (tests use it to interrupt)."""
         if resume and self.resume():
             tqdm.write(f"resumed at step {self.state.step}")
+        else:
+            self._truncate_log(0)  # a fresh run in a used folder starts a fresh log
         self.out.mkdir(parents=True, exist_ok=True)
         cfg, state = self.config, self.state
         self.model.student.train()
