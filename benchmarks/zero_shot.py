@@ -11,8 +11,11 @@ registry label texts, exact span and type. Systems:
 - ``kogner-kg-types`` and its ``+distill`` / ``+augment`` variants: gold corpora + KG-labelled data.
 
 One JSON line per run in ``benchmarks/results/zero_shot.jsonl``; a run already there (held_out, system, seed,
-schedule) is skipped, so the grid fills across sessions. Thresholds: 0.5, the library default, fixed before
-any run (``threshold_rule``); nothing is chosen on the evaluated corpus. ``zero_shot_report.py`` aggregates::
+schedule) is skipped, so the grid fills across sessions. Thresholds, neither chosen on the evaluated corpus:
+``f1`` at 0.5, the library default (``threshold_rule``), and ``f1_calibrated`` at the threshold that is best
+on KG-labelled devel text of the *training* corpora with KG label texts no training file taught
+(:mod:`kogner.evaluate.calibration`; ``calibrated_threshold_rule`` says on how much).
+``zero_shot_report.py`` aggregates::
 
     python benchmarks/zero_shot.py --kg ~/.cache/kogner/kg --held-out bc5cdr --systems student-gold --seeds 1
 """
@@ -24,6 +27,7 @@ import itertools
 import json
 import time
 import traceback
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -34,13 +38,14 @@ from kogner.data.corpora import CORPORA, MAIN_CORPORA
 from kogner.data.formats import read_corpus
 from kogner.data.records import Document, Entity
 from kogner.evaluate.bootstrap import sentence_counts
+from kogner.evaluate.calibration import THRESHOLDS, above, choose_threshold
 from kogner.evaluate.metrics import evaluate_documents
 from kogner.kg.graph import kg_types
-from kogner.kg.labelling import KGLabeller, LabelSummary
+from kogner.kg.labelling import KGLabeller, LabelSummary, read_label_families
 from kogner.kg.linker import Linker
 from kogner.model.api import KoGNER
 from kogner.model.config import ModelConfig
-from kogner.train.recipes import ensure_kg_labelled, leave_one_out
+from kogner.train.recipes import calibration_documents, ensure_kg_labelled, leave_one_out
 from kogner.train.trainer import TrainConfig, Trainer
 
 RESULTS = Path(__file__).parent / "results"
@@ -52,6 +57,22 @@ SYSTEMS = {  # name -> (KG-labelled data, distill, augment)
     "kogner-kg-types+augment": (True, False, True),
 }
 THRESHOLD, THRESHOLD_RULE = 0.5, "fixed: the library default 0.5, set before any zero-shot run"
+CALIBRATION_RULE = (
+    "best F1 over KG-labelled devel text of the training corpora ({sentences} sentences, {mentions} mentions) "
+    "with {label_texts} KG label texts that no training file taught (fewer than {min_count} matches there)"
+)
+
+
+def calibration_set(args, held_out: str) -> tuple[list[Document], list[str]]:
+    """The calibration sentences and label texts of a held-out corpus, the same for every system: the label
+    texts of no KG training file and no gold corpus of a run on ``held_out``."""
+    gold, train_files = leave_one_out(held_out, args.label_dir, with_kg=True)
+    ensure_kg_labelled(train_files, args.kg, args.depth, args.min_count)
+    trained = {t for path in train_files for t in read_label_families(path) or ()}
+    trained |= {t for name in gold for t in CORPORA[name].labels.values()}
+    return calibration_documents(
+        held_out, args.label_dir, args.kg, trained, args.depth, args.calibration_min_count, args.calibration_sentences
+    )
 
 
 def dictionary_tagger(gold: list[Document], labels: dict[str, str], labeller: KGLabeller) -> list[Document]:
@@ -104,7 +125,17 @@ def run_one(args, system: str, held_out: str, seed: int, linker: Linker) -> dict
         info = {"examples_seen": 0, "label_texts_trained": 0, "device": "cpu", "trained_on": []}
     else:
         model, info = train_system(args, system, held_out, seed)
-        pred = model.predict_documents(gold, corpus.labels, threshold=THRESHOLD, batch_size=64)
+        calibration = choose_threshold(model, *calibration_set(args, held_out))
+        pred = model.predict_documents(gold, corpus.labels, threshold=min(THRESHOLDS), batch_size=64)
+        calibrated = evaluate_documents(gold, above(pred, calibration.threshold))
+        rule = CALIBRATION_RULE.format(min_count=args.min_count, **asdict(calibration))
+        info |= {
+            "calibrated_threshold": calibration.threshold, "calibrated_threshold_rule": rule,
+            "calibration_f1_by_threshold": calibration.f1_by_threshold, "f1_calibrated": calibrated.micro.f1,
+            "per_type_calibrated": {t: p.f1 for t, p in calibrated.per_type.items()},
+            "precision_calibrated": calibrated.micro.precision, "recall_calibrated": calibrated.micro.recall,
+        }  # fmt: skip
+        pred = above(pred, THRESHOLD)
     scores = evaluate_documents(gold, pred)
     return {
         "held_out": held_out, "system": system, "seed": seed, "schedule": args.schedule,
@@ -133,6 +164,8 @@ def main() -> None:
     p.add_argument("--depth", type=int, default=3, help="ancestor levels of KG label texts")
     p.add_argument("--min-count", type=int, default=20, help="matches a KG label text needs")
     p.add_argument("--unmatched-weight", type=float, default=0.1, help="loss weight of KG labels on unmatched spans")
+    p.add_argument("--calibration-min-count", type=int, default=5, help="matches a calibration label text needs")
+    p.add_argument("--calibration-sentences", type=int, default=300, help="devel sentences per training corpus")
     p.add_argument("--kg", type=Path, default=Path("~/.cache/kogner/kg").expanduser())
     p.add_argument("--label-dir", type=Path, default=Path("runs/zero_shot/kg-labels"))
     p.add_argument("--device", default=None)
