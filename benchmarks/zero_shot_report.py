@@ -64,6 +64,10 @@ def summarise(records: list[dict]) -> list[dict]:
             "gold_alias_share": runs[0]["gold_alias_share"],
             "label_texts_trained": runs[0]["label_texts_trained"], "examples_seen": runs[0]["examples_seen"],
             "threshold_rule": runs[0]["threshold_rule"],
+            "f1_calibrated": (
+                statistics.mean(r["f1_calibrated"] for r in runs) if all("f1_calibrated" in r for r in runs) else None
+            ),
+            "calibrated_thresholds": [r.get("calibrated_threshold") for r in runs],
             "vs_dictionary": statistics.mean(f1s) - dictionary[0]["f1"] if dictionary else None,
             "test": None,
         }  # fmt: skip
@@ -76,19 +80,23 @@ def summarise(records: list[dict]) -> list[dict]:
 
 def markdown(rows: list[dict]) -> str:
     lines = [
-        "| schedule | held out | system | seeds | F1 mean +- sd | P | R | per type | vs student-gold (pooled, p) "
-        "| vs dictionary | F1 KG-alias / other mentions | label texts trained |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| schedule | held out | system | seeds | F1 mean +- sd (at 0.5) | P | R | per type | vs student-gold "
+        "(pooled, p) | vs dictionary | F1 calibrated (thresholds) | F1 KG-alias / other mentions "
+        "| label texts trained |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         t = r["test"]
         vs = "–" if t is None else f"{100 * t.delta:+.1f} ({'p<0.001' if t.p_value < 0.001 else f'p={t.p_value:.3f}'})"
         dic = "–" if r["vs_dictionary"] is None or r["system"] == "dictionary" else f"{100 * r['vs_dictionary']:+.1f}"
         types = ", ".join(f"{k} {100 * v:.1f}" for k, v in sorted(r["per_type"].items()))
+        calibrated = "–"
+        if r["f1_calibrated"] is not None:
+            calibrated = f"{100 * r['f1_calibrated']:.1f} ({', '.join(f'{t:g}' for t in r['calibrated_thresholds'])})"
         lines.append(
             f"| {r['schedule']} | {r['held_out']} | {r['system']} | {r['seeds']} "
             f"| {100 * r['f1_mean']:.1f} +- {100 * r['f1_sd']:.1f} | {100 * r['precision']:.1f} "
-            f"| {100 * r['recall']:.1f} | {types} | {vs} | {dic} | {100 * r['f1_alias']:.1f} / "
+            f"| {100 * r['recall']:.1f} | {types} | {vs} | {dic} | {calibrated} | {100 * r['f1_alias']:.1f} / "
             f"{100 * r['f1_non_alias']:.1f} | {r['label_texts_trained']} |"
         )
     return "\n".join(lines) + "\n"
