@@ -5,9 +5,29 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
+
+from kogner.errors import KognerError
+
+MARKER = ".kogner-dir"  # written into every folder atomic_dir makes: the folders it may later replace
+# content that marks a folder written by kogner before the marker existed (a KG, a teacher, a checkpoint)
+LEGACY_MARKERS = ("manifest.json", "index.json", "config.json", "trainer_state.json")
+_umask_lock = threading.Lock()
+
+
+def _umask() -> int:
+    with _umask_lock:  # reading the umask means setting it; the lock keeps other threads from seeing 0
+        mask = os.umask(0)
+        os.umask(mask)
+    return mask
+
+
+def _owned(folder: Path) -> bool:
+    """True when ``folder`` is one kogner wrote (or an empty one), so replacing it loses nothing of the user's."""
+    return not any(folder.iterdir()) or any((folder / name).is_file() for name in (MARKER, *LEGACY_MARKERS))
 
 
 @contextlib.contextmanager
@@ -17,6 +37,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the result follows the umask like any new file
     try:
         yield Path(tmp)
         with open(tmp, "rb+") as fh:
@@ -39,17 +60,24 @@ def atomic_open(path: str | Path, encoding: str = "utf-8") -> Iterator[TextIO]:
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield a temporary directory beside ``path`` that replaces ``path`` as a whole when the block succeeds.
 
-    The old directory is moved aside before the new one is renamed into place and deleted after, so at
-    every moment either the complete old or the complete new directory is at ``path`` or ``path.old``.
+    The old directory is moved aside to ``path.old`` before the new one is renamed into place and deleted
+    after, so at every moment either the complete old or the complete new directory is at ``path`` or
+    ``path.old``. Only folders kogner wrote are ever replaced or deleted: an existing ``path`` or ``path.old``
+    holding anything else is refused, untouched. Folders follow the umask.
     """
     import shutil
 
     path = Path(path)
+    old = path.with_name(path.name + ".old")
+    for existing in (path, old):
+        if existing.exists() and not (existing.is_dir() and _owned(existing)):
+            raise KognerError(f"{existing}: exists and was not written by kogner; choose another folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
-        old = path.with_name(path.name + ".old")
+        (tmp / MARKER).write_text("written by kogner; the next save may replace this folder\n")
         if old.exists():
             shutil.rmtree(old)
         if path.exists():

@@ -133,3 +133,40 @@ def test_writing_is_atomic_and_keeps_the_old_file_on_failure(tmp_path):
         write_corpus([bad], path)
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.pubtator"]
+
+
+def test_a_folder_kogner_did_not_write_is_never_replaced_nor_its_neighbour_deleted(tmp_path):
+    from kogner.errors import KognerError
+    from kogner.io import atomic_dir
+
+    victim, neighbour = tmp_path / "victim", tmp_path / "victim.old"
+    victim.mkdir()
+    (victim / "thesis.tex").write_text("years of work")
+    with pytest.raises(KognerError, match="not written by kogner"), atomic_dir(victim) as tmp:
+        (tmp / "x").write_text("new")
+    assert (victim / "thesis.tex").read_text() == "years of work"
+    victim.rename(neighbour)  # a user's folder named like our moved-aside copy is not ours either
+    with pytest.raises(KognerError, match="not written by kogner"), atomic_dir(victim) as tmp:
+        pass
+    assert (neighbour / "thesis.tex").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["victim.old"]  # no temporary folder left behind
+
+
+def test_folders_kogner_wrote_are_replaced_whole_and_outputs_follow_the_umask(tmp_path):
+    import os
+
+    from kogner.io import atomic_dir, atomic_open
+
+    old = os.umask(0o022)
+    try:
+        for content in ("first", "second"):
+            with atomic_dir(tmp_path / "model") as tmp:
+                (tmp / "weights").write_text(content)
+        with atomic_open(tmp_path / "out.jsonl") as fh:
+            fh.write("{}\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "model" / "weights").read_text() == "second"
+    assert not (tmp_path / "model.old").exists()
+    assert (tmp_path / "model").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "out.jsonl").stat().st_mode & 0o777 == 0o644
