@@ -65,7 +65,7 @@ def test_save_then_load_gives_identical_predictions(overfit, ncbi_slice, tmp_pat
     model, _ = overfit
     _, docs = ncbi_slice
     model.save_pretrained(tmp_path / "ckpt")
-    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) >= ["config.json", "labels.json", "model.safetensors"]
+    assert {p.name for p in (tmp_path / "ckpt").iterdir()} >= {"config.json", "labels.json", "model.safetensors"}
     loaded = KoGNER.from_pretrained(tmp_path / "ckpt")
     texts = [s.text for s in docs[0].sentences[:8]]
     assert loaded.predict(texts, ["disease"], threshold=0.3) == model.predict(texts, ["disease"], threshold=0.3)

@@ -303,5 +303,8 @@ class Trainer:
         else:
             state.evals_without_gain += 1
         self.save_last()
-        tqdm.write(f"step {state.step}: devel F1 {scores} (best {state.best_f1:.4f} at step {state.best_step})")
+        shown = ", ".join(f"{name} {100 * f1:.1f}" for name, f1 in scores.items()) or "no devel data"
+        tqdm.write(
+            f"step {state.step}: devel F1 {shown} (best {100 * max(state.best_f1, 0):.1f} at step {state.best_step})"
+        )
         return state.evals_without_gain >= self.config.patience
