@@ -46,6 +46,7 @@ from kogner.kg.labelling import KGLabeller, LabelSummary, read_label_families
 from kogner.kg.linker import Linker
 from kogner.model.api import KoGNER
 from kogner.model.config import ModelConfig
+from kogner.train.batching import held_out_label
 from kogner.train.recipes import calibration_documents, ensure_kg_labelled, leave_one_out
 from kogner.train.trainer import TrainConfig, Trainer
 
@@ -60,7 +61,8 @@ SYSTEMS = {  # name -> (KG-labelled data, distill, augment)
 THRESHOLD, THRESHOLD_RULE = 0.5, "fixed: the library default 0.5, set before any zero-shot run"
 CALIBRATION_RULE = (
     "best F1 over KG-labelled devel text of the training corpora ({sentences} sentences, {mentions} mentions) "
-    "with {label_texts} KG label texts that no training file taught (fewer than {min_count} matches there)"
+    "with {label_texts} KG label texts that no training file taught (fewer than {min_count} matches there, or held "
+    "out of training by --holdout)"
 )
 
 
@@ -69,7 +71,9 @@ def calibration_set(args, held_out: str) -> tuple[list[Document], list[str]]:
     texts of no KG training file and no gold corpus of a run on ``held_out``."""
     gold, train_files = leave_one_out(held_out, args.label_dir, with_kg=True)
     ensure_kg_labelled(train_files, args.kg, args.depth, args.min_count)
-    trained = {t for path in train_files for t in read_label_families(path) or ()}
+    trained = {
+        t for path in train_files for t in read_label_families(path) or () if not held_out_label(t, args.holdout)
+    }
     trained |= {t for name in gold for t in CORPORA[name].labels.values()}
     return calibration_documents(
         held_out, args.label_dir, args.kg, trained, args.depth, args.calibration_min_count, args.calibration_sentences
@@ -137,7 +141,7 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
         corpora=[*gold, *map(str, labelled)], output=str(out), epochs=1000, max_steps=steps, batch_size=args.batch,
         seed=seed, eval_every=max(1, steps // 2), max_devel_sentences=200, device=args.device,
         kg=str(args.kg) if (distill or augment) else None, distill_lambda=1.0 if distill else 0.0, augment=augment,
-        corpus_exponent=0.0, kg_unmatched_weight=args.unmatched_weight,
+        corpus_exponent=0.0, kg_unmatched_weight=args.unmatched_weight, kg_holdout=args.holdout,
     )  # fmt: skip
     trainer = Trainer(config, ModelConfig())
     state = trainer.fit()
@@ -146,7 +150,8 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
     info = {
         "examples_seen": state.examples_seen, "best_step": state.best_step, "devel_f1": state.best_f1,
         "trained_on": gold, "kg_data": [str(p) for p in labelled], "label_texts_trained": len(texts),
-        "kg_unmatched_weight": config.kg_unmatched_weight, "device": str(model.device),
+        "kg_unmatched_weight": config.kg_unmatched_weight, "kg_holdout": config.kg_holdout,
+        "device": str(model.device),
     }  # fmt: skip
     return model, info
 
@@ -191,6 +196,7 @@ def main() -> None:
     p.add_argument("--depth", type=int, default=3, help="ancestor levels of KG label texts")
     p.add_argument("--min-count", type=int, default=20, help="matches a KG label text needs")
     p.add_argument("--unmatched-weight", type=float, default=0.1, help="loss weight of KG labels on unmatched spans")
+    p.add_argument("--holdout", type=float, default=0.0, help="share of KG label texts kept out of training")
     p.add_argument("--calibration-min-count", type=int, default=5, help="matches a calibration label text needs")
     p.add_argument("--calibration-sentences", type=int, default=300, help="devel sentences per training corpus")
     p.add_argument("--kg", type=Path, default=Path("~/.cache/kogner/kg").expanduser())
@@ -207,6 +213,8 @@ def main() -> None:
     args.schedule = schedule_name(args.device, args.examples, args.batch, {}) + f"-d{args.depth}-m{args.min_count}"
     if args.unmatched_weight != 0.1:
         args.schedule += f"-u{args.unmatched_weight:g}"
+    if args.holdout:
+        args.schedule += f"-h{args.holdout:g}"
     if args.calibrate_existing:
         calibrate_existing(args)
         return

@@ -233,3 +233,24 @@ def test_the_calibration_threshold_is_chosen_without_reading_the_evaluated_corpu
     calibration = choose_threshold(Scorer(), docs, labels)
     assert calibration.threshold == 0.3 and calibration.f1_by_threshold[0.3] == 1.0
     assert calibration.f1_by_threshold[max(THRESHOLDS)] == 0.0
+
+
+def test_label_texts_held_out_for_calibration_never_reach_training(tmp_path):
+    from kogner.data import Document, Sentence
+    from kogner.kg.labelling import LabelSummary, write_labelled
+    from kogner.train.batching import held_out_label, read_training_corpus
+
+    texts = [f"category {i}" for i in range(200)]
+    held = {t for t in texts if held_out_label(t, 0.1)}
+    assert 5 < len(held) < 40 and held == {t for t in texts if held_out_label(t, 0.1)}  # stable, about 10%
+    assert not any(held_out_label(t, 0.0) for t in texts)
+    sentence = Sentence.from_tokens(["w"] * 3, [Entity(0, 1, t) for t in texts])
+    summary = LabelSummary()
+    for t in texts:
+        summary.label_counts[t] += 1
+        summary.label_families[t]["process"] += 1
+    path = tmp_path / "kg.jsonl"
+    write_labelled(path, [Document.from_sentences("d", [sentence])], summary, min_count=1)
+    corpus = read_training_corpus(str(path), None, None, None, seed=1, kg_holdout=0.1)
+    assert set(corpus.label_texts) == set(texts) - held
+    assert {e.label for s in corpus.train for e in s.entities} == set(texts) - held

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -68,12 +69,29 @@ def subsample(items: list, limit: int | None, seed: int) -> list:
     return random.Random(seed).sample(items, limit)
 
 
+def held_out_label(text: str, fraction: float) -> bool:
+    """True for a stable ``fraction`` of label texts (by a hash of the text, the same in every run and process):
+    KG label texts kept out of training so that a threshold can be chosen on label texts never trained."""
+    return fraction > 0 and zlib.crc32(text.encode()) % 10_000 < fraction * 10_000
+
+
 def read_training_corpus(
-    spec: str, labels: dict[str, str] | None, max_train: int | None, max_devel: int | None, seed: int
+    spec: str,
+    labels: dict[str, str] | None,
+    max_train: int | None,
+    max_devel: int | None,
+    seed: int,
+    kg_holdout: float = 0.0,
 ):
     families = read_label_families(spec)
     if families is not None:  # KG-labelled data (`kogner kg label`): label texts are its entity labels
-        train = [s for d in read_corpus(spec).documents for s in d.sentences if s.tokens]
+        families = {t: f for t, f in families.items() if not held_out_label(t, kg_holdout)}
+        train = [
+            s.with_entities(e for e in s.entities if e.label in families)
+            for d in read_corpus(spec).documents
+            for s in d.sentences
+            if s.tokens
+        ]
         return CorpusData(Path(spec).stem, {t: t for t in families}, subsample(train, max_train, seed), [], families)
     name, label_map, train_path = load_corpus(spec, labels, "train")
     train = read_corpus(train_path).sentences

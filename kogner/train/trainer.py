@@ -57,6 +57,7 @@ class TrainConfig:
     corpus_exponent: float = 1.0  # corpus share of batches ~ size ** exponent (0 = equal shares)
     kg_labels: int = 24  # label texts per batch of KG-labelled data (`kogner kg label`)
     kg_unmatched_weight: float = 0.1  # loss weight of KG label texts on spans the dictionary did not match
+    kg_holdout: float = 0.0  # share of KG label texts kept out of training (to choose thresholds on them)
     max_train_sentences: int | None = None
     max_devel_sentences: int | None = 500
     threshold: float = 0.5
@@ -120,7 +121,12 @@ class Trainer:
         self.model.to(device)
         self.corpora: list[CorpusData] = [
             read_training_corpus(
-                c, config.labels.get(c), config.max_train_sentences, config.max_devel_sentences, config.seed
+                c,
+                config.labels.get(c),
+                config.max_train_sentences,
+                config.max_devel_sentences,
+                config.seed,
+                config.kg_holdout,
             )
             for c in config.corpora
         ]
