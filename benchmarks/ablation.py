@@ -18,18 +18,16 @@ stops starting runs after a given time, so a lent GPU fills what its time allows
 from __future__ import annotations
 
 import argparse
-import fcntl
 import itertools
-import json
 import os
 import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import torch
 from common import provenance
+from grid import fill
 
 from kogner.data.corpora import CORPORA, MAIN_CORPORA
 from kogner.data.formats import read_corpus
@@ -43,6 +41,7 @@ from kogner.model.config import ModelConfig
 from kogner.train.trainer import TrainConfig, Trainer
 
 RESULTS = Path(__file__).parent / "results"
+FIELDS = ("variant", "setting", "corpus", "seed", "schedule")  # what names a run
 VARIANTS = {"student": (False, False), "+distill": (True, False), "+augment": (False, True), "kogner": (True, True)}
 
 
@@ -112,33 +111,6 @@ def schedule_name(device: str, examples: int, batch: int, model_options: dict, d
     return name + (f"-lambda={distill_lambda:g}" if distill_lambda != 1.0 else "")
 
 
-def done_keys(path: Path) -> set[tuple]:
-    if not path.is_file():
-        return set()
-    records = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
-    return {(r["variant"], r["setting"], r["corpus"], r["seed"], r["schedule"]) for r in records}
-
-
-def claim(folder: Path | None, key: tuple) -> bool:
-    """True if this worker may run ``key``: no claim folder (one worker), or it created the claim file first."""
-    if folder is None:
-        return True
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        os.close(os.open(folder / "-".join(map(str, key)).replace("/", "_"), os.O_CREAT | os.O_EXCL))
-    except FileExistsError:
-        return False
-    return True
-
-
-def append(path: Path, record: dict) -> None:
-    """One JSON line, under an exclusive lock (several workers share the file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        fh.write(json.dumps(record) + "\n")
-
-
 def start_workers(n: int, deadline: float) -> None:
     """Run this script ``n`` times in parallel with a shared claim folder, each on 16 / n CPU threads."""
     claims = Path(f"/tmp/kogner-ablation-claims-{os.getpid()}")
@@ -183,22 +155,17 @@ def main() -> None:
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     args.schedule = schedule_name(args.device, args.examples, args.batch, args.model_options, args.distill_lambda)
     linker = None
-    # seed-major: a whole seed of the grid is complete before the next starts
-    for seed, setting, corpus, variant in itertools.product(args.seeds, args.settings, args.corpora, args.variants):
-        key = (variant, setting, corpus, seed, args.schedule)
-        if time.time() > deadline:
-            print("deadline reached: no new run started")
-            return
-        if key in done_keys(args.results) or not claim(args.claims, key):
-            continue
+
+    def run(key: tuple) -> dict:
+        nonlocal linker
+        variant, setting, corpus, seed, _ = key
         linker = linker or Linker.from_folder(args.kg)
-        try:
-            record = run_one(args, variant, setting, corpus, seed, linker)
-        except Exception:  # one failed run must not stop the grid; its key stays unfilled
-            traceback.print_exc()
-            continue
-        append(args.results, record)
-        print(f"{setting} {corpus} seed {seed} {variant}: F1 {100 * record['f1']:.1f}", flush=True)
+        return run_one(args, variant, setting, corpus, seed, linker)
+
+    # seed-major: a whole seed of the grid is complete before the next starts
+    grid = itertools.product(args.seeds, args.settings, args.corpora, args.variants)
+    keys = ((variant, setting, corpus, seed, args.schedule) for seed, setting, corpus, variant in grid)
+    fill(keys, FIELDS, run, args.results, deadline, args.claims)
 
 
 if __name__ == "__main__":

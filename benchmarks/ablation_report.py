@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kogner.evaluate.bootstrap import paired_bootstrap
+from kogner.evaluate.bootstrap import PairedTest, paired_bootstrap
 
 RESULTS = Path(__file__).parent / "results"
 # KoGNER's published zero-shot F1 (arXiv 2503.15737); the paper's GENIA row stands for JNLPBA (same abstracts)
@@ -24,6 +24,24 @@ PAPER_ZERO_SHOT = {"ncbi-disease": 32.6, "bc5cdr": 43.2, "bc2gm": 31.2, "jnlpba"
 
 def load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def pooled_test(runs: list[dict], base: dict[int, dict]) -> PairedTest | None:
+    """Paired bootstrap of ``runs`` against the baseline records of the same seeds (sentences of all paired
+    seeds pooled), or None without any pair."""
+    paired = [(r, base[r["seed"]]) for r in runs if r["seed"] in base]
+    if not paired:
+        return None
+    a = np.concatenate([np.array(r["sentence_counts"]) for r, _ in paired])
+    b = np.concatenate([np.array(s["sentence_counts"]) for _, s in paired])
+    return paired_bootstrap(a, b, samples=2000)
+
+
+def format_test(delta: float | None, p: float | None) -> str:
+    """A table cell for a paired test: ``+2.1 (p=0.031)``, ``-5.9 (p<0.001)``, or ``–`` without one."""
+    if delta is None or p is None:
+        return "–"
+    return f"{100 * delta:+.1f} ({'p<0.001' if p < 0.001 else f'p={p:.3f}'})"
 
 
 def summarise(records: list[dict]) -> list[dict]:
@@ -47,11 +65,8 @@ def summarise(records: list[dict]) -> list[dict]:
             "gold_alias_share": runs[0]["gold_alias_share"], "p_vs_student": None, "delta_vs_student": None,
         }  # fmt: skip
         base = {r["seed"]: r for r in groups.get((schedule, setting, corpus, "student"), [])}
-        paired = [(r, base[r["seed"]]) for r in runs if r["seed"] in base]
-        if variant != "student" and paired:
-            a = np.concatenate([np.array(r["sentence_counts"]) for r, _ in paired])
-            b = np.concatenate([np.array(s["sentence_counts"]) for _, s in paired])
-            test = paired_bootstrap(a, b, samples=2000)
+        test = pooled_test(runs, base) if variant != "student" else None
+        if test is not None:
             row["p_vs_student"], row["delta_vs_student"] = test.p_value, test.delta
         rows.append(row)
     return rows
@@ -70,8 +85,7 @@ def markdown(rows: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        p = r["p_vs_student"]
-        vs = "–" if p is None else f"{100 * r['delta_vs_student']:+.1f} ({'p<0.001' if p < 0.001 else f'p={p:.3f}'})"
+        vs = format_test(r["delta_vs_student"], r["p_vs_student"])
         lines.append(
             f"| {short(r['schedule'])} | {r['setting']} | {r['corpus']} | {r['variant']} | {r['seeds']} "
             f"| {100 * r['f1_mean']:.1f} +- {100 * r['f1_sd']:.1f} | {vs} | {100 * r['f1_alias']:.1f} "

@@ -26,13 +26,13 @@ import argparse
 import itertools
 import json
 import time
-import traceback
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from ablation import alias_split, append, schedule_name
+from ablation import alias_split, schedule_name
 from common import provenance
+from grid import fill
 
 from kogner.data.corpora import CORPORA, MAIN_CORPORA
 from kogner.data.formats import read_corpus
@@ -51,6 +51,7 @@ from kogner.train.recipes import calibration_documents, ensure_kg_labelled, leav
 from kogner.train.trainer import TrainConfig, Trainer
 
 RESULTS = Path(__file__).parent / "results"
+FIELDS = ("held_out", "system", "seed", "schedule")  # what names a run
 SYSTEMS = {  # name -> (KG-labelled data, distill, augment)
     "dictionary": None,
     "student-gold": (False, False, False),
@@ -179,13 +180,6 @@ def run_one(args, system: str, held_out: str, seed: int, linker: Linker) -> dict
     }  # fmt: skip
 
 
-def done_keys(path: Path) -> set[tuple]:
-    if not path.is_file():
-        return set()
-    records = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
-    return {(r["held_out"], r["system"], r["seed"], r["schedule"]) for r in records}
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--systems", nargs="+", default=["dictionary", "student-gold", "kogner-kg-types"], choices=SYSTEMS)
@@ -219,22 +213,20 @@ def main() -> None:
         calibrate_existing(args)
         return
     linker = None
-    for seed, held_out, system in itertools.product(args.seeds, args.held_out, args.systems):
-        if system == "dictionary" and seed != args.seeds[0]:
-            continue  # deterministic: one record
-        if time.time() > deadline:
-            print("deadline reached: no new run started")
-            return
-        if (held_out, system, seed, args.schedule) in done_keys(args.results):
-            continue
+
+    def run(key: tuple) -> dict:
+        nonlocal linker
+        held_out, system, seed, _ = key
         linker = linker or Linker.from_folder(args.kg)
-        try:
-            record = run_one(args, system, held_out, seed, linker)
-        except Exception:  # one failed run must not stop the grid; its key stays unfilled
-            traceback.print_exc()
-            continue
-        append(args.results, record)
-        print(f"{held_out} {system} seed {seed}: F1 {100 * record['f1']:.1f}", flush=True)
+        return run_one(args, system, held_out, seed, linker)
+
+    grid = itertools.product(args.seeds, args.held_out, args.systems)  # seed-major
+    keys = (
+        (held_out, system, seed, args.schedule)
+        for seed, held_out, system in grid
+        if system != "dictionary" or seed == args.seeds[0]  # deterministic: one record
+    )
+    fill(keys, FIELDS, run, args.results, deadline)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-from ablation_report import PAPER_ZERO_SHOT, load
-
-from kogner.evaluate.bootstrap import paired_bootstrap
+from ablation_report import PAPER_ZERO_SHOT, format_test, load, pooled_test
 
 RESULTS = Path(__file__).parent / "results"
 # zero-shot F1 quoted in issue 14, strict (exact span) match; KoGNER's paper does not say which match it used
@@ -27,16 +24,6 @@ REFERENCES = {
     "NuNER-Zero-span (strict)": {"ncbi-disease": 61.1, "bc5cdr": 69.4, "bc2gm": 52.3},
 }
 ORDER = ("dictionary", "student-gold", "kogner-kg-types", "kogner-kg-types+distill", "kogner-kg-types+augment")
-
-
-def pooled_test(runs: list[dict], base: dict[int, dict]):
-    """Paired bootstrap of ``runs`` against the baseline records of the same seeds, or None without any."""
-    paired = [(r, base[r["seed"]]) for r in runs if r["seed"] in base]
-    if not paired:
-        return None
-    a = np.concatenate([np.array(r["sentence_counts"]) for r, _ in paired])
-    b = np.concatenate([np.array(s["sentence_counts"]) for _, s in paired])
-    return paired_bootstrap(a, b, samples=2000)
 
 
 def summarise(records: list[dict]) -> list[dict]:
@@ -88,7 +75,7 @@ def markdown(rows: list[dict]) -> str:
     ]
     for r in rows:
         t = r["test"]
-        vs = "–" if t is None else f"{100 * t.delta:+.1f} ({'p<0.001' if t.p_value < 0.001 else f'p={t.p_value:.3f}'})"
+        vs = format_test(None, None) if t is None else format_test(t.delta, t.p_value)
         dic = "–" if r["vs_dictionary"] is None or r["system"] == "dictionary" else f"{100 * r['vs_dictionary']:+.1f}"
         types = ", ".join(f"{k} {100 * v:.1f}" for k, v in sorted(r["per_type"].items()))
         calibrated = "–"
