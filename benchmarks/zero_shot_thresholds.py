@@ -26,19 +26,12 @@ from common import provenance
 from kogner.data.corpora import CORPORA
 from kogner.data.formats import read_corpus
 from kogner.data.records import Document
+from kogner.evaluate.calibration import above
 from kogner.evaluate.metrics import evaluate_documents
 from kogner.model.api import KoGNER
 
 RESULTS = Path(__file__).parent / "results"
 THRESHOLDS = (0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
-
-
-def above(docs: list[Document], threshold: float) -> list[Document]:
-    """Copies keeping the predicted entities scoring at or above ``threshold``."""
-    return [
-        d.with_sentences(s.with_entities(e for e in s.entities if e.score >= threshold) for s in d.sentences)
-        for d in docs
-    ]
 
 
 def f1_by_threshold(model: KoGNER, gold: list[Document], labels: dict[str, str]) -> dict[float, float]:
