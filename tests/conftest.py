@@ -126,8 +126,13 @@ def abstracts(root):
     return read_corpus(root / "ner/JNLPBA/test.tsv").documents
 
 
+LONG_WORD_ID = "cjk-word"  # a valid record: 700 characters without a space, one word over the subword budget
+
+
 def write_abstracts_jsonl(path: Path, documents, bad: bool = True) -> Path:
-    """One JSON record per abstract (raw text, no annotations); ``bad`` adds four broken records."""
+    """One JSON record per abstract (raw text, no annotations); ``bad`` adds six broken records (lines 5-10:
+    no text, not JSON, Latin-1, offsets outside the text, a lone surrogate, JSON nested 100,000 deep) and one
+    valid record with a word longer than the encoder's window (line 11)."""
     import json
 
     with open(path, "wb") as fh:
@@ -139,4 +144,7 @@ def write_abstracts_jsonl(path: Path, documents, bad: bool = True) -> Path:
                 fh.write(b'{"id": "latin1", "text": "caf\xe9"}\n')
                 entity = b'{"char_start": 1, "char_end": 9, "label": "x"}'
                 fh.write(b'{"id": "offsets", "text": "abc", "entities": [' + entity + b"]}\n")
+                fh.write(b'{"id": "surrogate", "text": "a lone \\ud800 half"}\n')
+                fh.write(b"[" * 100_000 + b"]" * 100_000 + b"\n")
+                fh.write((json.dumps({"id": LONG_WORD_ID, "text": "\u4e2d" * 700}) + "\n").encode())
     return path

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ANNOTATE_LABELS, write_abstracts_jsonl
+from conftest import ANNOTATE_LABELS, LONG_WORD_ID, write_abstracts_jsonl
 from kogner.annotate import AnnotateOptions, annotate, entity_records
 from kogner.annotate.job import job_settings, run_job
 from kogner.data import write_corpus
@@ -63,15 +63,62 @@ def test_bad_records_go_to_the_rejects_file_with_their_reason_and_the_job_goes_o
 ):
     src = write_abstracts_jsonl(tmp_path / "in.jsonl", abstracts[:10])
     report = _job(tiny, tiny_checkpoint, src, tmp_path / "out")
-    assert (report.documents, report.rejects) == (10, 4)
+    assert (report.documents, report.rejects) == (11, 6)
     rejects = [json.loads(line) for line in (tmp_path / "out/rejects.jsonl").read_text().splitlines()]
     reasons = {r["line"]: r["reason"] for r in rejects}
     assert "neither 'tokens' nor 'text'" in reasons[5]
     assert reasons[6].startswith("invalid JSON")
     assert reasons[7].startswith("invalid UTF-8")
     assert "outside the text" in reasons[8]
+    assert "lone surrogate U+D800" in reasons[9]
+    assert reasons[10] == "invalid JSON: nested too deeply"
     manifest = json.loads((tmp_path / "out/manifest.json").read_text())
-    assert manifest["complete"] and sum(s["records"] for s in manifest["shards"]) == 14
+    assert manifest["complete"] and sum(s["records"] for s in manifest["shards"]) == 17
+
+
+def test_poison_records_leave_the_other_records_as_a_run_without_them(tiny, tiny_checkpoint, abstracts, tmp_path):
+    with_poison = _records(_job(tiny, tiny_checkpoint, write_abstracts_jsonl(tmp_path / "a.jsonl", abstracts[:8]),
+                                tmp_path / "a"), tmp_path / "a")  # fmt: skip
+    clean = write_abstracts_jsonl(tmp_path / "b.jsonl", abstracts[:8], bad=False)
+    without = _records(_job(tiny, tiny_checkpoint, clean, tmp_path / "b"), tmp_path / "b")
+    long_word = with_poison.pop(LONG_WORD_ID)  # annotated: the over-long word is seen by its prefix, not fatal
+    assert long_word["tokens"] == ["\u4e2d" * 700]
+    assert with_poison.keys() == without.keys() and len(without) == 8
+    for key, record in without.items():  # other shards pad differently: scores may move in the last digit
+        other = with_poison[key]
+        spans = [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in (record, other)]
+        assert spans[0] == spans[1]
+        pairs = zip(record["entities"], other["entities"], strict=True)
+        assert all(abs(a["score"] - b["score"]) < 1e-5 for a, b in pairs)
+
+
+def _records(report, out: Path) -> dict[str, dict]:
+    return {r["id"]: r for p in sorted(out.glob("part-*")) for r in map(json.loads, p.open())}
+
+
+class _FailsOn:
+    """The tiny model, except that predicting any group holding document ``poison`` raises (an unforeseen
+    failure inside the model)."""
+
+    def __init__(self, model: KoGNER, poison: str) -> None:
+        self.model, self.poison, self.calls = model, poison, 0
+
+    def predict_documents(self, documents, labels, **kwargs):
+        self.calls += 1
+        if any(d.id == self.poison for d in documents):
+            raise RuntimeError(f"boom\non {self.poison}")
+        return self.model.predict_documents(documents, labels, **kwargs)
+
+
+def test_a_failure_inside_prediction_rejects_that_document_alone(tiny, tiny_checkpoint, abstracts, tmp_path):
+    src = write_abstracts_jsonl(tmp_path / "in.jsonl", abstracts[:16], bad=False)
+    model = _FailsOn(tiny, abstracts[5].id)
+    report = _job(model, tiny_checkpoint, src, tmp_path / "out", shard_size=16)
+    assert (report.documents, report.rejects) == (15, 1)
+    (reject,) = [json.loads(line) for line in (tmp_path / "out/rejects.jsonl").read_text().splitlines()]
+    assert reject["id"] == abstracts[5].id and reject["reason"] == f"prediction failed: boom on {abstracts[5].id}"
+    assert model.calls <= 1 + 2 * 4  # halving: about log2(16) extra passes, not one per document
+    assert set(_records(report, tmp_path / "out")) == {d.id for d in abstracts[:16]} - {abstracts[5].id}
 
 
 def test_an_existing_output_needs_resume_and_the_same_settings(tiny, tiny_checkpoint, abstracts, tmp_path):
@@ -106,7 +153,7 @@ def test_kill_9_at_three_points_then_resume_loses_and_doubles_nothing(tiny, tiny
         assert report.resumed_shards >= after
         assert _files(out) == expected
     docs = [json.loads(line)["id"] for p in sorted((tmp_path / "whole").glob("part-*")) for line in p.open()]
-    assert len(docs) == len(set(docs)) == 100
+    assert len(docs) == len(set(docs)) == 101  # and the record with an over-long word
 
 
 def _committed(out: Path) -> int:
@@ -163,14 +210,14 @@ def test_the_ray_engine_on_a_local_2_cpu_instance_gives_the_local_records(tiny, 
         report = run_ray(settings, OPTIONS, tmp_path / "ray", RayOptions(num_workers=2, batch_docs=16))
     finally:
         ray.shutdown()
-    assert (report.documents, report.rejects) == (200, 4)
+    assert (report.documents, report.rejects) == (201, 6)
 
     def records(folder: Path) -> dict[str, dict]:
         lines = [json.loads(line) for p in sorted(folder.glob("part-*")) for line in p.open()]
         return {r["id"]: r for r in lines}
 
     local, distributed = records(tmp_path / "local"), records(tmp_path / "ray")
-    assert local.keys() == distributed.keys() and len(local) == 200
+    assert local.keys() == distributed.keys() and len(local) == 201
     for key, record in local.items():  # batches differ, so scores may differ in the last printed digit
         other = distributed[key]
         assert [(e["start"], e["end"], e["label"]) for e in record["entities"]] == [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from itertools import pairwise
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ from kogner.evaluate import evaluate_documents
 from kogner.model import KoGNER, ModelConfig, SequenceTooLong
 from kogner.model.collate import TextBatch
 from kogner.model.student import SpanStudent, StudentOutput, supervised_cells
-from kogner.model.windows import plan_windows
+from kogner.model.windows import clip_words, plan_windows
 from kogner.train.batching import CorpusData, corpus_quotas, negative_pool, plan_epoch
 from kogner.train.trainer import TrainConfig, Trainer
 
@@ -282,6 +283,31 @@ def test_a_short_sentence_of_long_words_is_still_windowed(overfit):
     assert len(model.windows(words)) > 1
     with pytest.raises(SequenceTooLong):
         model.predict_words([words], ["disease"], on_overflow="error")
+
+
+def test_windows_of_long_words_still_advance_when_they_cannot_overlap_fully():
+    # 100-subword words: 5 per window of 510, fewer than the 16-word overlap: each window starts later anyway
+    windows = plan_windows([100] * 12, 510, 16)
+    assert windows[0] == (0, 5) and windows[-1][1] == 12
+    assert all(b[0] > a[0] and b[0] < a[1] for a, b in pairwise(windows))
+    with pytest.raises(ValueError, match="word 1 alone needs 600 subwords"):
+        plan_windows([1, 600], 510, 16)
+
+
+def test_words_over_the_cap_are_seen_by_their_prefix_and_keep_their_place():
+    words, counts = clip_words(["ok", "x" * 300, "fine"], [1, 300, 1], 100, len)
+    assert words == ["ok", "x" * 100, "fine"] and counts == [1, 100, 1]
+    # a tokenizer that spends 3 pieces per character (byte-level BPE on CJK): the prefix is halved until it fits
+    words, counts = clip_words(["\u4e2d" * 700], [2100], 100, lambda w: 3 * len(w))
+    assert counts[0] <= 100 and words[0] == "\u4e2d" * (counts[0] // 3)
+
+
+def test_a_word_longer_than_the_encoder_window_is_predicted_not_fatal(overfit):
+    model, _ = overfit
+    text = "Breast cancer " + "\u4e2d" * 700 + " and colon cancer ."
+    (found,) = model.predict_words([text.split()], ["disease"])
+    assert (4, 6) in [(a, b) for a, b, *_ in found]  # "colon cancer", after the 700-character word
+    assert "colon cancer" in [e.text for e in model.predict(text, ["disease"])[0]]  # the raw-text path too
 
 
 def test_span_vectors_equal_the_head_applied_to_start_end_and_width_concatenated():

@@ -141,6 +141,24 @@ def test_concurrent_requests_share_forward_passes(server, texts):
     assert requests == 16 and batches < 16, (requests, batches)
 
 
+def test_a_poison_text_among_30_concurrent_requests_fails_alone(tiny, texts):
+    srv = Server(create_app(lambda: tiny, ServeConfig(max_wait_ms=200)))  # a long wait: they share batches
+    srv.wait_ready()
+    bodies = [{"text": t[:400], "labels": LABELS} for t in (texts * 2)[:30]]
+    bodies.insert(13, {"text": "a lone \ud800 surrogate", "labels": LABELS})
+    try:
+        with ThreadPoolExecutor(31) as pool:
+            answers = list(pool.map(lambda b: httpx.post(f"{srv.url}/v1/annotate", content=json.dumps(b),
+                                    headers={"content-type": "application/json"}, timeout=60), bodies))  # fmt: skip
+        stats = httpx.get(f"{srv.url}/v1/stats").json()
+    finally:
+        srv.stop()
+    codes = [a.status_code for a in answers]
+    assert codes == [200] * 13 + [422] + [200] * 17, codes
+    assert "lone surrogate U+D800" in answers[13].json()["detail"]
+    assert stats["isolated"] > 1  # the poison shared a batch with others, which were then served on their own
+
+
 def test_shutdown_with_requests_in_flight_loses_none(tiny, texts):
     srv = Server(create_app(lambda: tiny, ServeConfig(max_batch_texts=2)))
     srv.wait_ready()

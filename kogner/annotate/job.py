@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from kogner.annotate.core import AnnotateOptions, annotate
+from kogner.annotate.core import AnnotateOptions, annotate_each, failure_reason
 from kogner.data.formats import get_format
 from kogner.data.records import Document
 from kogner.data.stream import Item, Rejected, input_format, stream_records
@@ -126,9 +126,7 @@ def run_job(model: KoGNER, settings: JobSettings, options: AnnotateOptions, out:
     bar = tqdm(desc="annotate", unit="doc", total=_count(settings), initial=consumed, disable=disable)
     try:
         for shard in _shards(items, settings.shard_size):
-            docs = [item for item in shard if isinstance(item, Document)]
-            rejected = [item for item in shard if isinstance(item, Rejected)]
-            done = list(annotate(docs, model, options))
+            done, rejected = _annotate_shard(shard, model, options, settings.input)
             name = f"part-{len(manifest['shards']):05d}{OUTPUT_FORMATS[settings.output_format]}"
             with atomic_open(out / name) as fh:
                 writer(done, fh)
@@ -154,6 +152,25 @@ def run_job(model: KoGNER, settings: JobSettings, options: AnnotateOptions, out:
     report.shards = len(manifest["shards"])
     report.files = [s["file"] for s in manifest["shards"]]
     return report
+
+
+def _annotate_shard(
+    shard: list[Item], model: KoGNER, options: AnnotateOptions, source: str
+) -> tuple[list[Document], list[Rejected]]:
+    """The annotated documents of a shard, and its rejects: unreadable records and documents whose prediction
+    failed (:func:`annotate_each`), in input order."""
+    docs = [item for item in shard if isinstance(item, Document)]
+    results = iter(annotate_each(docs, model, options))
+    done, rejected = [], []
+    for item in shard:
+        result = next(results) if isinstance(item, Document) else item
+        if isinstance(result, Document):
+            done.append(result)
+        elif isinstance(result, Rejected):
+            rejected.append(result)
+        else:
+            rejected.append(Rejected(source, 0, failure_reason(result), item.id))
+    return done, rejected
 
 
 def _shards(items: Iterator[Item], size: int) -> Iterator[list[Item]]:

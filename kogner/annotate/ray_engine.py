@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kogner.annotate.core import AnnotateOptions, annotate
+from kogner.annotate.core import AnnotateOptions, annotate_each, failure_reason
 from kogner.annotate.job import MANIFEST, REJECTS, JobReport, JobSettings
-from kogner.data.jsonl import document_json
+from kogner.data.jsonl import document_json, parse_json
 from kogner.data.records import Document
-from kogner.data.stream import Rejected, _from_object, decode_line
+from kogner.data.stream import Rejected, decode_line, from_object
 from kogner.errors import KognerError
 from kogner.io import atomic_open
 
@@ -121,9 +121,9 @@ class Annotator:
                 item: Document | Rejected = Rejected(str(source), int(number), str(problem), _id_of(raw))
             else:
                 try:
-                    item = _from_object(source, int(number), json.loads(raw), "word")
-                except json.JSONDecodeError as exc:
-                    item = Rejected(str(source), int(number), f"invalid JSON: {exc.msg} (column {exc.colno})")
+                    item = from_object(source, int(number), parse_json(raw), "word")
+                except ValueError as exc:
+                    item = Rejected(str(source), int(number), str(exc))
             if isinstance(item, Rejected):
                 out["id"].append(item.id or "")
                 out["record"].append("")
@@ -131,7 +131,15 @@ class Annotator:
                 out["entities"].append(0)
             else:
                 docs.append(item)
-        for doc in annotate(docs, self.model, self.options):
+        for doc, result in zip(docs, annotate_each(docs, self.model, self.options), strict=True):
+            if isinstance(result, Exception):
+                reject = Rejected(str(source), 0, failure_reason(result), doc.id)
+                out["id"].append(doc.id)
+                out["record"].append("")
+                out["reject"].append(json.dumps(reject.to_dict(), ensure_ascii=False))
+                out["entities"].append(0)
+                continue
+            doc = result
             out["id"].append(doc.id)
             record = document_json(doc)
             out["record"].append(json.dumps(record, ensure_ascii=False))
@@ -144,9 +152,9 @@ class Annotator:
 
 def _id_of(raw: str) -> str | None:
     try:
-        value = json.loads(raw).get("id")
+        value = parse_json(raw).get("id")
         return str(value) if value is not None else None
-    except (json.JSONDecodeError, AttributeError):
+    except (ValueError, AttributeError):
         return None
 
 

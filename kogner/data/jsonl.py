@@ -17,7 +17,7 @@ from typing import Any, Literal, TextIO
 
 from kogner.data.iob import Corpus, read_lines
 from kogner.data.records import Document, Entity, Passage, Sentence
-from kogner.data.tokenize import Mention, TokenizerName, build_document
+from kogner.data.tokenize import Mention, TokenizerName, build_document, check_unicode
 from kogner.errors import InputError
 
 Unit = Literal["document", "sentence"]
@@ -69,6 +69,17 @@ def write_jsonl(documents: Iterable[Document], out: TextIO, unit: Unit = "docume
     return 0
 
 
+def parse_json(line: str) -> Any:
+    """One JSON value; a ``ValueError`` with a one-line reason when the line is not JSON or nests deeper than
+    the parser's recursion allows (a 200k-deep array)."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("invalid JSON: nested too deeply") from None
+
+
 def read_jsonl(path: str | Path, tokenizer: TokenizerName = "word", strict: bool = False) -> Corpus:
     path = Path(path)
     records = []
@@ -76,9 +87,9 @@ def read_jsonl(path: str | Path, tokenizer: TokenizerName = "word", strict: bool
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(path, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+            obj = parse_json(line)
+        except ValueError as exc:
+            raise InputError(path, number, str(exc)) from None
         if not isinstance(obj, dict):
             raise InputError(path, number, "expected a JSON object")
         records.append((number, obj))
@@ -149,7 +160,11 @@ def _tokenized_document(path: Path, number: int, doc_id: str, obj: dict[str, Any
     tokens = obj["tokens"]
     if not isinstance(tokens, list) or not all(isinstance(t, str) and t and not t.isspace() for t in tokens):
         raise InputError(path, number, "'tokens' must be a list of non-empty strings")
-    bounds = obj.get("sentences") or [[0, len(tokens)]]
+    try:
+        check_unicode("".join(tokens) + str(obj.get("text", "")))
+    except ValueError as exc:
+        raise InputError(path, number, str(exc)) from None
+    bounds = _sentence_bounds(path, number, obj.get("sentences") or [[0, len(tokens)]], len(tokens))
     ents = []
     for ent in entities:
         start, end = _field(path, number, ent, "start", int), _field(path, number, ent, "end", int)
@@ -178,13 +193,30 @@ def _tokenized_document(path: Path, number: int, doc_id: str, obj: dict[str, Any
         if any(e.end > last - first for e in inside):
             raise InputError(path, number, f"an entity crosses the sentence boundary at token {last}")
         sentences.append(Sentence.from_tokens(tokens[first:last], inside))
-    if sum(len(s.tokens) for s in sentences) != len(tokens):
-        raise InputError(path, number, "'sentences' ranges do not cover the tokens exactly")
     doc = Document.from_sentences(doc_id, sentences)
     text = obj.get("text")
     if isinstance(text, str) and text != doc.text:
         doc = _relocate(path, number, doc, text)
     return doc
+
+
+def _sentence_bounds(path: Path, number: int, bounds: Any, n_tokens: int) -> list[tuple[int, int]]:
+    """``sentences`` as ``[first, last)`` token ranges that tile the tokens: in order, non-empty, no gap or
+    overlap (a repeated range would otherwise drop a token silently)."""
+    pairs = bounds if isinstance(bounds, list) else None
+    if pairs is None or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in p)
+        for p in pairs
+    ):
+        raise InputError(path, number, "'sentences' must be a list of [first, last] token ranges")
+    at = 0
+    for first, last in pairs:
+        if first != at or last <= first:
+            raise InputError(path, number, "'sentences' ranges do not cover the tokens exactly")
+        at = last
+    if at != n_tokens:
+        raise InputError(path, number, "'sentences' ranges do not cover the tokens exactly")
+    return [(first, last) for first, last in pairs]
 
 
 def _relocate(path: Path, number: int, doc: Document, text: str) -> Document:

@@ -96,15 +96,16 @@ def _jsonl(path: Path, tokenizer: TokenizerName) -> Iterator[Item]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Rejected(str(path), number, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            obj = jsonl.parse_json(line)
+        except ValueError as exc:
+            yield Rejected(str(path), number, str(exc))
             continue
-        yield _from_object(path, number, obj, tokenizer)
+        yield from_object(path, number, obj, tokenizer)
 
 
-def _from_object(path: Path, number: int, obj: object, tokenizer: TokenizerName) -> Item:
-    """A JSON object or a Parquet row as a document; its entities, if any, are validated then dropped."""
+def from_object(path: Path, number: int, obj: object, tokenizer: TokenizerName) -> Item:
+    """A JSON object or a Parquet row as a document (or a reject naming the problem): the per-record parser
+    of the streaming reader and the Ray engine. Its entities, if any, are validated then dropped."""
     if not isinstance(obj, dict):
         return Rejected(str(path), number, "expected a JSON object")
     doc_id = obj.get("id")
@@ -196,7 +197,7 @@ def _parquet(path: Path, tokenizer: TokenizerName) -> Iterator[Item]:
     for batch in table.iter_batches(batch_size=1024, columns=wanted):
         for row in batch.to_pylist():
             number += 1  # the row number, 1-based, reported as the "line"
-            yield _from_object(path, number, {k: v for k, v in row.items() if v is not None}, tokenizer)
+            yield from_object(path, number, {k: v for k, v in row.items() if v is not None}, tokenizer)
 
 
 def _text_dir(path: Path, tokenizer: TokenizerName) -> Iterator[Item]:

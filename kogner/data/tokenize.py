@@ -103,6 +103,17 @@ class Mention:
     score: float | None = None
 
 
+def check_unicode(text: str) -> None:
+    """Refuse a text no UTF-8 writer (or tokenizer) can take: a lone surrogate, which JSON escapes such as
+    ``"\\ud800"`` let through."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"text holds a lone surrogate U+{ord(text[exc.start]):04X} at character {exc.start}: not valid Unicode"
+        ) from None
+
+
 def build_document(
     doc_id: str,
     text: str,
@@ -119,6 +130,7 @@ def build_document(
     within each passage; a sentence boundary falling inside a mention is removed, and a token
     that straddles a mention boundary is split there. Mentions are never dropped or moved.
     """
+    check_unicode(text)
     mentions = sorted(mentions, key=lambda m: (m.start, m.end, m.label))
     passages = tuple(passages)
     if sentence_spans is None:

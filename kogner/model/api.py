@@ -27,7 +27,7 @@ from kogner.model.config import ModelConfig
 from kogner.model.decode import Candidate, batch_candidates, greedy_flat, greedy_nested, merge_windows
 from kogner.model.knowledge import Knowledge
 from kogner.model.student import SpanStudent
-from kogner.model.windows import plan_windows
+from kogner.model.windows import clip_words, plan_windows
 
 Labels = Sequence[str] | Mapping[str, str]  # label texts, or {type: label text}
 WEIGHTS, CONFIG, LABELS = "model.safetensors", "config.json", "labels.json"
@@ -181,18 +181,24 @@ class KoGNER:
 
     # ---------------------------------------------------------------- prediction
     def windows(self, words: Sequence[str]) -> list[tuple[int, int]]:
-        """``[start, end)`` word windows that fit the encoder; one window when the whole sequence fits.
+        """``[start, end)`` word windows that fit the encoder; one window when the whole sequence fits."""
+        return self.plan(words)[1]
+
+    def plan(self, words: Sequence[str]) -> tuple[Sequence[str], list[tuple[int, int]]]:
+        """The words as the encoder sees them and their :meth:`windows`. A word of more subwords than a quarter
+        window is seen as its prefix (:func:`clip_words`); the words keep their number and positions.
 
         Subwords are counted only when they might overflow: a subword covers at least one character, and a
         tokenizer adds at most one marker token per word, so ``characters + words`` bounds the count.
         """
         budget = self.config.max_subwords - 2
         if sum(map(len, words)) + len(words) <= budget:
-            return [(0, len(words))]
+            return words, [(0, len(words))]
         counts = subword_counts(self.tokenizer, words)
         if sum(counts) <= budget:
-            return [(0, len(words))]
-        return plan_windows(counts, budget, self.config.window_overlap)
+            return words, [(0, len(words))]
+        words, counts = clip_words(words, counts, budget // 4, lambda w: subword_counts(self.tokenizer, [w])[0])
+        return words, plan_windows(counts, budget, self.config.window_overlap)
 
     @torch.inference_mode()
     def predict_words(
@@ -216,7 +222,7 @@ class KoGNER:
         pieces = []  # (sequence index, first word, words)
         for i, words in enumerate(sequences):
             if words:
-                windows = self.windows(words)
+                words, windows = self.plan(words)
                 if len(windows) > 1 and on_overflow == "error":
                     raise SequenceTooLong(f"sequence {i} needs more than {self.config.max_subwords} subwords")
                 pieces += [(i, s, words[s:e]) for s, e in windows]

@@ -38,7 +38,7 @@ def subword_counts(tokenizer: PreTrainedTokenizerBase, words: Sequence[str]) -> 
     """Subwords per word (the windowing planner needs them)."""
     if not words:
         return []
-    ids = tokenizer(list(words), add_special_tokens=False)["input_ids"]
+    ids = tokenizer(list(words), add_special_tokens=False, verbose=False)["input_ids"]
     return [len(x) for x in ids]
 
 

@@ -177,7 +177,10 @@ def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) 
             return _error(422, f"at most {config.max_labels} labels per request")
         if any(len(t) > config.max_text_chars for t in texts):
             return _error(413, f"a text is over {config.max_text_chars} characters")
-        found = await batcher.submit(texts, list(dict.fromkeys(body.labels)), body.threshold, body.flat)
+        try:
+            found = await batcher.submit(texts, list(dict.fromkeys(body.labels)), body.threshold, body.flat)
+        except (ValueError, KognerError) as exc:  # this request's input (the others of its batch are served)
+            return _error(422, " ".join(str(exc).split()))
         return AnnotateResponse(results=[Result(entities=[Entity(**e) for e in entities]) for entities in found])
 
     return app

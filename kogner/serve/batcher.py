@@ -33,6 +33,7 @@ class BatchStats:
     batches: int = 0
     largest_batch: int = 0
     busy_s: float = 0.0
+    isolated: int = 0  # requests served again on their own because their batch failed
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "requests_per_batch": self.requests / self.batches if self.batches else 0.0}
@@ -106,10 +107,14 @@ class MicroBatcher:
             started = time.perf_counter()
             try:
                 results = await loop.run_in_executor(self._executor, self._predict, texts, key)
-            except Exception as exc:  # a model failure fails these requests, not the server
-                for job in group:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
+            except Exception as exc:  # a failure fails its own request only, never the server or the others
+                if len(group) == 1:
+                    if not group[0].future.done():
+                        group[0].future.set_exception(exc)
+                else:  # find the culprit: serve each request of the group on its own
+                    self.stats.isolated += len(group)
+                    for job in group:
+                        await self._serve([job])
                 continue
             self.stats.busy_s += time.perf_counter() - started
             self.stats.batches += 1
