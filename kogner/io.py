@@ -56,6 +56,17 @@ def atomic_open(path: str | Path, encoding: str = "utf-8") -> Iterator[TextIO]:
         yield fh
 
 
+def _follow_umask(folder: Path) -> None:
+    """Give every file and folder under ``folder`` the mode a new one gets under the umask (libraries such as
+    safetensors write 0600 whatever it is), keeping execute bits only on folders."""
+    mask = _umask()
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o777 & ~mask)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o666 & ~mask)
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield a temporary directory beside ``path`` that replaces ``path`` as a whole when the block succeeds.
@@ -78,6 +89,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         (tmp / MARKER).write_text("written by kogner; the next save may replace this folder\n")
+        _follow_umask(tmp)
         if old.exists():
             shutil.rmtree(old)
         if path.exists():

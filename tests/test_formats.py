@@ -169,6 +169,8 @@ def test_folders_kogner_wrote_are_replaced_whole_and_outputs_follow_the_umask(tm
         for content in ("first", "second"):
             with atomic_dir(tmp_path / "model") as tmp:
                 (tmp / "weights").write_text(content)
+                (tmp / "sub").mkdir(mode=0o700)
+                (tmp / "sub" / "private").touch(mode=0o600)  # as safetensors writes its files
         with atomic_open(tmp_path / "out.jsonl") as fh:
             fh.write("{}\n")
     finally:
@@ -176,4 +178,6 @@ def test_folders_kogner_wrote_are_replaced_whole_and_outputs_follow_the_umask(tm
     assert (tmp_path / "model" / "weights").read_text() == "second"
     assert not (tmp_path / "model.old").exists()
     assert (tmp_path / "model").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "model" / "sub").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "model" / "sub" / "private").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "out.jsonl").stat().st_mode & 0o777 == 0o644
