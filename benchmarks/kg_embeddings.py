@@ -26,6 +26,7 @@ from kogner.kg.build import build_graph
 from kogner.kg.gnn import GNNConfig, train_gnn
 from kogner.kg.graph import KnowledgeGraph
 from kogner.kg.linkpred import filtered_ranks, rank_metrics, split_triples
+from kogner.kg.teacher import nodes_checksum
 from kogner.kg.text import TextEmbedder
 from kogner.kg.transr import TransRConfig, train_transr
 
@@ -109,6 +110,8 @@ def main() -> None:
     p.add_argument("--kg", type=Path, default=Path("runs/kg"), help="built graph (built here when missing)")
     p.add_argument("--epochs", type=int, default=10, help="TransR epochs, ours and PyKEEN's")
     p.add_argument("--gnn-steps", type=int, default=150)
+    p.add_argument("--gnn-loss", choices=["softmax", "bce"], default=GNNConfig.loss)
+    p.add_argument("--text-from-teacher", action="store_true", help="node text vectors from <kg>/teacher")
     p.add_argument("--eval-triples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -142,16 +145,26 @@ def main() -> None:
         print("kogner TransR", models["kogner TransR"])
 
     kinds = [k for k in ("rgcn", "transformer") if k in args.only]
-    text, text_s = timed(TextEmbedder("all-MiniLM-L6-v2"), graph.names, progress=True) if kinds else (None, None)
+    text, text_s = None, None
+    if kinds and args.text_from_teacher:  # the text part of the cached teacher: the same MiniLM name vectors
+        from safetensors.torch import load_file
+
+        index = json.loads((args.kg / "teacher" / "index.json").read_text())
+        if index["kg_nodes_checksum"] != nodes_checksum(graph):
+            raise SystemExit(f"{args.kg}/teacher was computed on another graph; drop --text-from-teacher")
+        text = load_file(args.kg / "teacher" / "vectors.safetensors")["text"]
+    elif kinds:
+        text, text_s = timed(TextEmbedder("all-MiniLM-L6-v2"), graph.names, progress=True)
     for kind in kinds:
-        gconfig = GNNConfig(kind=kind, steps=args.gnn_steps, seed=args.seed)
+        gconfig = GNNConfig(kind=kind, steps=args.gnn_steps, seed=args.seed, loss=args.gnn_loss)
         (gnn, z), train_s = timed(train_gnn, text, split.train, len(relations), gconfig)
         ranks, eval_s = timed(filtered_ranks, gnn.scorer(z), test, known)
-        models[f"kogner GNN ({kind})"] = {
+        name = f"kogner GNN ({kind}, {args.gnn_loss}, {args.gnn_steps} steps)"
+        models[name] = {
             **rank_metrics(ranks), "budget": f"{args.gnn_steps} steps", "train_s": train_s, "eval_s": eval_s,
             "eval_triples_per_s": len(test) / eval_s, "config": vars(gconfig),
         }  # fmt: skip
-        print(kind, models[f"kogner GNN ({kind})"])
+        print(name, models[name])
 
     if "pykeen" in args.only:
         models["PyKEEN TransR"] = {
@@ -172,7 +185,9 @@ def main() -> None:
     previous = args.results / "kg_embeddings.json"
     if previous.is_file():  # a partial rerun (--skip-gnn / --skip-pykeen) keeps the other models' results
         old = json.loads(previous.read_text())
-        report["models"] = {**old["models"], **models}
+        legacy = {"kogner GNN (rgcn)": "kogner GNN (rgcn, bce, 5 steps)"}  # names before --gnn-loss
+        legacy["kogner GNN (transformer)"] = "kogner GNN (transformer, bce, 50 steps)"
+        report["models"] = {**{legacy.get(k, k): v for k, v in old["models"].items()}, **models}
         report["text_vectors_s"] = report["text_vectors_s"] or old.get("text_vectors_s")
         report["command"] = old["command"] + " ; " + report["command"]
     write_results(args.results, "kg_embeddings", report, table(report))

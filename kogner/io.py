@@ -78,7 +78,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """
     import shutil
 
-    path = Path(path)
+    path = Path(path).resolve()  # "." or "out/.." name a folder too
     old = path.with_name(path.name + ".old")
     for existing in (path, old):
         if existing.exists() and not (existing.is_dir() and _owned(existing)):

@@ -19,7 +19,8 @@ import pytest
 import torch
 
 from kogner.kg.abbreviations import best_long_form, find_abbreviations
-from kogner.kg.gnn import GNNConfig, GraphEncoder, graph_data
+from kogner.kg.build import build_graph
+from kogner.kg.gnn import GNNConfig, GraphEncoder, graph_data, train_gnn
 from kogner.kg.graph import KnowledgeGraph
 from kogner.kg.linkpred import filtered_ranks, split_triples
 from kogner.kg.normalize import normalize
@@ -106,12 +107,27 @@ def test_a_user_kg_is_read_from_tsv_files(slice_kg, slice_dir):
     assert graph.manifest["aliases_per_source"]["upper"] == 50
 
 
+def test_a_user_kg_with_a_bom_and_ids_starting_with_hash_keeps_every_node_and_triple(tmp_path):
+    folder = tmp_path / "mykg"
+    folder.mkdir()
+    (folder / "nodes.tsv").write_bytes("\ufeffid\ttype\tname\n#A\tDisease\talpha\nB\tGene\tbeta\n".encode())
+    (folder / "triples.tsv").write_text("head\trelation\ttail\n#A\tassociates\tB\n")
+    build_graph(tmp_path / "out", None, [folder])
+    graph = KnowledgeGraph(tmp_path / "out")
+    assert sorted(graph.ids) == ["#A", "B"] and graph.manifest["triples"] == 1  # no "\ufeffid" node
+
+
 @pytest.mark.parametrize(
     ("name", "content", "problem"),
     [
         ("triples.tsv", "head\trelation\ttail\nA\trel\n", "expected 3 tab-separated fields"),
         ("triples.tsv", "head\trelation\ttail\nA\trel\tB\nA\trel\tZ\n", "unknown node id 'Z'"),
         ("aliases.tsv", "text\tnode\nalpha\tA\n\tB\n", "expected 2 tab-separated fields"),
+        (
+            "nodes.tsv",
+            "id\ttype\tname\nA\tDisease\talpha\nA\tGene\tALPHA1\n",
+            "node 'A' is a Gene here but already a Disease",
+        ),
     ],
 )
 def test_a_malformed_user_kg_line_is_reported_with_file_and_line(cli, tmp_path, name, content, problem):
@@ -120,7 +136,7 @@ def test_a_malformed_user_kg_line_is_reported_with_file_and_line(cli, tmp_path, 
     (folder / "nodes.tsv").write_text("id\ttype\tname\nA\tDisease\talpha disease\nB\tGene\tbeta gene\n")
     (folder / name).write_text(content)
     code, _, err = cli("kg", "build", "--no-shared", "--user", folder, "--kg", tmp_path / "out")
-    line = 3 if "unknown" in problem or "aliases" in name else 2
+    line = 3 if "unknown" in problem or name != "triples.tsv" else 2
     assert code == 2
     assert f"{folder / name}:{line}: {problem}" in err
     assert not (tmp_path / "out").exists()
@@ -205,6 +221,18 @@ def test_gnn_forward_and_backward_on_a_pyg_graph_of_the_slice(slice_kg, kind):
     z.pow(2).mean().backward()
     assert z.shape == (len(graph), 32)
     assert all(p.grad is not None for p in encoder.parameters() if p.requires_grad)
+
+
+def test_gnn_pretraining_with_the_sampled_softmax_ranks_held_out_triples_far_above_chance(slice_kg):
+    graph, triples, names = _slice_triples(slice_kg)
+    split = split_triples(triples, 0.05, seed=0)
+    x = torch.randn(len(graph), 16, generator=torch.Generator().manual_seed(0))  # node features with no meaning
+    mrr = {}
+    for loss in ("softmax", "bce"):
+        config = GNNConfig(hidden=32, steps=20, batch_size=1024, negatives=64, loss=loss)
+        model, z = train_gnn(x, split.train, len(names), config)
+        mrr[loss] = np.mean(1 / filtered_ranks(model.scorer(z), split.test[:200], triples))
+    assert mrr["softmax"] > 20 / len(graph) and mrr["softmax"] > 2 * mrr["bce"], mrr
 
 
 def test_cached_teacher_vectors_reload_bit_identical(slice_kg, teacher_result):

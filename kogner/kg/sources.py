@@ -71,7 +71,7 @@ def lines(path: Path) -> Iterator[tuple[int, str]]:
     with opener(path, "rb") as fh:
         for number, raw in enumerate(fh, 1):
             try:
-                yield number, raw.decode("utf-8").rstrip("\r\n")
+                yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")  # BOM
             except UnicodeDecodeError as exc:
                 raise InputError(path, number, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
 
@@ -80,11 +80,12 @@ def tsv_rows(path: Path, columns: tuple[str, ...], required: int | None = None) 
     """Rows of a tab-separated file with at least ``required`` non-empty leading fields.
 
     A first line equal to the column names (or starting with ``#``) is a header and skipped; blank
-    lines are skipped. ``required`` defaults to all ``columns``.
+    lines are skipped. Any other line is data, ``#`` or not: a node id may start with ``#``, and skipping it
+    as a comment would silently drop the node and fail its triples. ``required`` defaults to all ``columns``.
     """
     required = len(columns) if required is None else required
     for number, line in lines(path):
-        if not line.strip() or line.startswith("#"):
+        if not line.strip() or (number == 1 and line.startswith("#")):
             continue
         fields = line.split("\t")
         names = [f.strip().lower() for f in fields]
@@ -167,9 +168,9 @@ def gene_info(path: Path) -> Iterator[GeneInfo]:
 # ------------------------------------------------------------------ bring your own KG
 
 
-def user_nodes(path: Path) -> Iterator[NodeRecord]:
-    for _, (node_id, kind, name, *_) in tsv_rows(path, ("id", "type", "name")):
-        yield NodeRecord(node_id, kind, name)
+def user_nodes(path: Path) -> Iterator[tuple[int, NodeRecord]]:
+    for number, (node_id, kind, name, *_) in tsv_rows(path, ("id", "type", "name")):
+        yield number, NodeRecord(node_id, kind, name)
 
 
 def user_aliases(path: Path) -> Iterator[tuple[int, AliasRecord]]:

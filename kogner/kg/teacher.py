@@ -111,7 +111,7 @@ def embed(
         "config": asdict(config),
         "relations": relations,
         "kg_build_seconds": kg.manifest.get("build_seconds"),
-        "kg_nodes_checksum": _checksum(kg),
+        "kg_nodes_checksum": nodes_checksum(kg),
         "link_prediction": {"transr": transr_scores, f"gnn-{config.gnn.kind}": gnn_scores, "test_triples": len(test)},
         "timings": {k: round(v, 2) for k, v in timings.items()},
     }
@@ -124,7 +124,7 @@ def embed(
     return EmbedResult(index, tensors)
 
 
-def _checksum(kg: KnowledgeGraph) -> str:
+def nodes_checksum(kg: KnowledgeGraph) -> str:
     import hashlib
 
     digest = hashlib.sha256()
@@ -142,7 +142,7 @@ class Teacher:
         if not (folder / "index.json").is_file():
             raise KognerError(f"{kg_folder}: no teacher vectors; run `kogner kg embed` first")
         self.index = json.loads((folder / "index.json").read_text())
-        if self.index["kg_nodes_checksum"] != _checksum(self.kg):
+        if self.index["kg_nodes_checksum"] != nodes_checksum(self.kg):
             raise KognerError(f"{folder}: the teacher was computed for another build of the graph; embed again")
         with safe_open(folder / "vectors.safetensors", framework="pt") as fh:  # memory-mapped read
             self._parts = {name: fh.get_tensor(name) for name in fh.keys()}  # noqa: SIM118 (not a dict)
