@@ -190,6 +190,35 @@ def test_no_network_while_loading_and_predicting(monkeypatch, tmp_path):
     assert isinstance(loaded.predict("Cystic fibrosis is caused by CFTR mutations.", ["disease"]), list)
 
 
+@pytest.mark.parametrize(
+    ("model", "problem"),
+    [
+        ("runs/nope", "no such checkpoint folder"),  # a typo: no minute of Hub retries, no traceback
+        ("all-MiniLM-L6-v2", "a bare bert encoder, not a kogner model"),  # no heads: would predict at random
+    ],
+)
+def test_a_model_that_is_not_a_kogner_checkpoint_fails_in_one_line_without_network(
+    cli, monkeypatch, tmp_path, model, problem
+):
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    (tmp_path / "t.txt").write_text("BRCA1 mutations cause breast cancer.")
+    code, out, err = cli("predict", tmp_path / "t.txt", tmp_path / "o.jsonl", "--model", model, "--labels", "disease")
+    assert code == 2 and problem in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err + out
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_named_model_is_found_in_the_kogner_home(monkeypatch, tmp_path, tiny_checkpoint):
+    import shutil
+
+    monkeypatch.setenv("KOGNER_HOME", str(tmp_path))
+    shutil.copytree(tiny_checkpoint, tmp_path / "models" / "my-model")
+    assert KoGNER.from_pretrained("my-model").predict("Breast cancer.", ["disease"]) is not None
+
+
 def test_predict_cli_on_an_abstract_longer_than_512_tokens_finds_its_last_sentence(cli, overfit, ncbi_slice, tmp_path):
     _, out = overfit
     _, docs = ncbi_slice

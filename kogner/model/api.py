@@ -22,6 +22,7 @@ from kogner.errors import KognerError
 from kogner.io import atomic_dir
 from kogner.kg.abbreviations import find_abbreviations
 from kogner.kg.graph import default_kg_dir
+from kogner.model.checkpoints import CONFIG, LABELS, WEIGHTS, resolve_checkpoint
 from kogner.model.collate import collate_words, subword_counts
 from kogner.model.config import ModelConfig
 from kogner.model.decode import Candidate, batch_candidates, greedy_flat, greedy_nested, merge_windows
@@ -30,7 +31,6 @@ from kogner.model.student import SpanStudent
 from kogner.model.windows import clip_words, plan_windows
 
 Labels = Sequence[str] | Mapping[str, str]  # label texts, or {type: label text}
-WEIGHTS, CONFIG, LABELS = "model.safetensors", "config.json", "labels.json"
 
 
 @dataclass(frozen=True)
@@ -103,16 +103,14 @@ class KoGNER:
     def from_pretrained(
         cls, name_or_path: str | Path, device: str | torch.device | None = None, kg: str | Path | None = None
     ) -> KoGNER:
-        """Load a kogner checkpoint directory; any other name is taken as an encoder to start from.
+        """Load a kogner checkpoint: a folder, a named model under ``$KOGNER_HOME/models``, or a Hugging Face
+        repository when ``$KOGNER_ALLOW_DOWNLOADS=1`` (:func:`resolve_checkpoint`). A new model from an encoder
+        is ``KoGNER.from_config(ModelConfig(encoder=name))``.
 
         ``kg`` attaches a built KG folder (entities then carry KG ids); a model trained with augmentation
         needs one and defaults to the folder it was trained with, then to ``$KOGNER_KG``.
         """
-        path = Path(name_or_path)
-        if not (path / WEIGHTS).is_file():
-            if path.exists():
-                raise KognerError(f"{path}: not a kogner checkpoint (no {WEIGHTS})")
-            return cls.from_config(ModelConfig(encoder=str(name_or_path)))
+        path = resolve_checkpoint(name_or_path)
         config = ModelConfig.load(path / CONFIG)
         tokenizer = load_tokenizer(str(path))
         label_tokenizer = load_tokenizer(str(path / "label_tokenizer")) if not config.shared_label_encoder else None
