@@ -18,8 +18,10 @@ ModelOption = Annotated[str, typer.Option(help="Checkpoint directory.")]
 LabelsOption = Annotated[list[str], typer.Option(help="'disease,chemical' or TYPE=text pairs.")]
 ThresholdOption = Annotated[float, typer.Option(min=0.0, max=1.0)]
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: a line is never broken at the terminal width, and rich's 80 columns when piped would cut long
+# entity and error lines that scripts read (tables still fit the width)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def print_json(obj: Any) -> None:
