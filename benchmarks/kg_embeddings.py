@@ -120,6 +120,7 @@ def main() -> None:
     p.add_argument("--transr-batch", type=int, default=TransRConfig.batch_size)
     p.add_argument("--results", type=Path, default=RESULTS)
     args = p.parse_args()
+    origin = provenance()  # the code of the start, whatever lands while it runs
     torch.set_num_threads(args.threads)
 
     if not (args.kg / "manifest.json").is_file():
@@ -174,7 +175,7 @@ def main() -> None:
         print("PyKEEN", models["PyKEEN TransR"])
 
     report = {
-        **provenance(),
+        **origin,
         "seed": args.seed,
         "graph": {"nodes": len(graph), "triples": len(known), "relations": len(relations)},
         "split": {"train": len(split.train), "test": len(split.test), "ranked_triples": len(test)},

@@ -113,7 +113,7 @@ def _row(candidate) -> list:
 def embed(
     kg: KgOpt = None,
     gnn: Annotated[str, typer.Option(help="Graph network: transformer or rgcn.")] = "transformer",
-    gnn_steps: Annotated[int, typer.Option(min=1)] = 50,
+    gnn_steps: Annotated[int | None, typer.Option(min=1, help="GNN pretraining steps (default: GNNConfig's).")] = None,
     transr_epochs: Annotated[int, typer.Option(min=1)] = 20,
     encoder: Annotated[str | None, typer.Option(help="Text encoder name or path (default: offline MiniLM).")] = None,
     seed: int = 0,
@@ -127,7 +127,8 @@ def embed(
     if gnn not in ("rgcn", "transformer"):
         raise KognerError(f"unknown --gnn {gnn!r}; choose rgcn or transformer")
     config = EmbedConfig(
-        transr=TransRConfig(epochs=transr_epochs, seed=seed), gnn=GNNConfig(kind=gnn, steps=gnn_steps, seed=seed)
+        transr=TransRConfig(epochs=transr_epochs, seed=seed),
+        gnn=GNNConfig(kind=gnn, seed=seed, **({"steps": gnn_steps} if gnn_steps else {})),
     )
     if encoder:
         config.encoder = encoder

@@ -23,7 +23,7 @@ class GNNConfig:
     hidden: int = 128
     bases: int = 8  # R-GCN basis decomposition
     heads: int = 2  # graph transformer attention heads
-    steps: int = 50
+    steps: int = 200  # full-graph steps: 200 reach TransR's held-out MRR with the softmax loss (50: 0.0055)
     batch_size: int = 8192
     lr: float = 1e-2
     dropout: float = 0.1
