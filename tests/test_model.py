@@ -238,6 +238,33 @@ def test_predict_cli_on_an_abstract_longer_than_512_tokens_finds_its_last_senten
     assert set(gold) & set(found)
 
 
+def test_labels_default_to_the_checkpoints_own_and_a_model_without_any_asks_for_them(
+    cli, overfit, tiny_checkpoint, tmp_path
+):
+    _, out = overfit
+    (tmp_path / "t.txt").write_text("Germline mutations of APC cause familial adenomatous polyposis .")
+    code, _, err = cli("predict", tmp_path / "t.txt", tmp_path / "a.jsonl", "--model", out / "best")
+    assert code == 0, err
+    given = ("--model", out / "best", "--labels", "Disease=disease")
+    code, _, err = cli("predict", tmp_path / "t.txt", tmp_path / "b.jsonl", *given)
+    assert code == 0 and (tmp_path / "a.jsonl").read_text() == (tmp_path / "b.jsonl").read_text()
+    code, _, err = cli("predict", tmp_path / "t.txt", tmp_path / "c.jsonl", "--model", tiny_checkpoint)
+    assert code == 2 and "records no label texts; pass --labels" in err and not (tmp_path / "c.jsonl").exists()
+
+
+def test_merged_labels_name_each_label_text_once():
+    from kogner.model.checkpoints import merge_labels
+
+    recorded = {
+        "bc2gm": {"GENE": "gene or gene product"},
+        "craft": {"GGP": "gene or gene product", "CL": "cell type"},
+        "bc5cdr": {"Chemical": "chemical"},
+        "bionlp11id": {"Chemical": "chemical", "Organism": "organism"},
+    }
+    assert merge_labels(recorded) == {"GENE": "gene or gene product", "CL": "cell type", "Chemical": "chemical",
+                                      "Organism": "organism"}  # fmt: skip
+
+
 def test_raw_text_offsets_are_exact(overfit):
     model, _ = overfit
     text = "  Ataxia-telangiectasia (A-T) is a recessive disorder.\n\nIt causes cancer.  "

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kogner.cli.common import LabelsOption, ModelOption, ThresholdOption, err_console, print_json
-from kogner.cli.labels import parse_labels
+from kogner.cli.labels import labels_or_default
 from kogner.errors import KognerError
 
 
@@ -17,7 +17,7 @@ def annotate(
     src: Annotated[Path, typer.Argument(help="JSONL, PubTator, BioC XML/JSON, Parquet, or a folder of .txt files.")],
     out: Annotated[Path, typer.Argument(help="Output folder: shards, manifest.json and rejects.jsonl.")],
     model: ModelOption,
-    labels: LabelsOption,
+    labels: LabelsOption = None,
     threshold: ThresholdOption = 0.5,
     fmt: Annotated[str | None, typer.Option("--from", help="Input format (default: from the name).")] = None,
     to: Annotated[str, typer.Option(help="Output format: jsonl, pubtator, bioc-xml or bioc-json.")] = "jsonl",
@@ -37,7 +37,7 @@ def annotate(
     from kogner.annotate.core import AnnotateOptions
     from kogner.annotate.job import job_settings, run_job
 
-    options = AnnotateOptions(parse_labels(labels), threshold, flat=not nested, batch_size=batch_size)
+    options = AnnotateOptions(labels_or_default(labels, model), threshold, flat=not nested, batch_size=batch_size)
     settings = job_settings(src, fmt, to, str(model), options, shard_size, str(kg) if kg else None)
     options = replace(options, labels=settings.labels)  # the {type: text} form the manifest records
     if engine == "ray":

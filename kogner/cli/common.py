@@ -15,7 +15,9 @@ from kogner.errors import Repair
 
 # Options that mean the same in every command that takes them (predict, annotate, serve).
 ModelOption = Annotated[str, typer.Option(help="Checkpoint directory.")]
-LabelsOption = Annotated[list[str], typer.Option(help="'disease,chemical' or TYPE=text pairs.")]
+LabelsOption = Annotated[
+    list[str] | None, typer.Option(help="'disease,chemical' or TYPE=text pairs (default: the model's own).")
+]
 ThresholdOption = Annotated[float, typer.Option(min=0.0, max=1.0)]
 
 # soft_wrap: a line is never broken at the terminal width, and rich's 80 columns when piped would cut long

@@ -22,3 +22,12 @@ def parse_labels(items: list[str] | None) -> dict[str, str] | list[str]:
             raise KognerError(f"bad label {pair!r}; expected TYPE=text")
         mapping[name] = text
     return mapping
+
+
+def labels_or_default(items: list[str] | None, model: str) -> dict[str, str] | list[str]:
+    """``--labels`` as given, or the label texts the checkpoint ``model`` was trained with."""
+    if items:
+        return parse_labels(items)
+    from kogner.model.checkpoints import checkpoint_labels
+
+    return checkpoint_labels(model)

@@ -10,7 +10,7 @@ import typer
 
 from kogner.cli.common import LabelsOption, ModelOption, ThresholdOption, console, err_console, print_json
 from kogner.cli.data import TokenizerOpt, _tokenizer
-from kogner.cli.labels import parse_labels
+from kogner.cli.labels import labels_or_default, parse_labels
 from kogner.errors import KognerError
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "abstract.txt"
@@ -69,7 +69,7 @@ def predict(
     src: Annotated[Path, typer.Argument(help="Input: any supported format, or a .txt file of raw text.")],
     dst: Annotated[Path, typer.Argument(help="Output file; format from its name or --to.")],
     model: ModelOption,
-    labels: LabelsOption,
+    labels: LabelsOption = None,
     threshold: ThresholdOption = 0.5,
     to: Annotated[str | None, typer.Option(help="Output format.")] = None,
     fmt: Annotated[str | None, typer.Option("--from", help="Input format.")] = None,
@@ -84,7 +84,7 @@ def predict(
     from kogner.data.tokenize import text_to_document
     from kogner.model.api import KoGNER
 
-    label_spec = parse_labels(labels)
+    label_spec = labels_or_default(labels, model)
     if src.suffix == ".txt" and fmt is None:
         text = src.read_text(encoding="utf-8")
         documents = [text_to_document(src.stem, text, _tokenizer(tokenizer) or "word")]

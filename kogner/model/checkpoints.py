@@ -77,3 +77,25 @@ def _download(repo_id: str) -> Path:
     except Exception as exc:  # network, unknown repository, bad id: one line
         message = " ".join(str(exc).split())[:300]
         raise KognerError(f"{repo_id}: cannot download from the Hugging Face Hub: {message}") from None
+
+
+def merge_labels(train_labels: dict[str, dict[str, str]]) -> dict[str, str]:
+    """One ``{type: label text}`` map from a checkpoint's per-corpus maps: each label text once, under the first
+    type that used it (``gene or gene product`` is BC2GM's GENE and CRAFT's GGP), each type once."""
+    merged: dict[str, str] = {}
+    for labels in train_labels.values():
+        for kind, text in labels.items():
+            if kind not in merged and text not in merged.values():
+                merged[kind] = text
+    return merged
+
+
+def checkpoint_labels(name_or_path: str | Path) -> dict[str, str]:
+    """The label texts a checkpoint was trained with (its gold corpora's types), the default of every
+    ``--labels``; a one-line error when it records none."""
+    path = resolve_checkpoint(name_or_path)
+    recorded = _read_config(path / LABELS) or {}
+    merged = merge_labels({k: v for k, v in recorded.items() if isinstance(v, dict)})
+    if not merged:
+        raise KognerError(f"{name_or_path}: the checkpoint records no label texts; pass --labels 'disease,chemical'")
+    return merged

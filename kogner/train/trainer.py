@@ -130,7 +130,9 @@ class Trainer:
             )
             for c in config.corpora
         ]
-        self.model.train_labels = {c.name: c.labels for c in self.corpora}
+        # gold corpora only: their types are a checkpoint's default labels (KG-labelled data teaches hundreds of
+        # label texts, listed in its summary file, not a set to predict by default)
+        self.model.train_labels = {c.name: c.labels for c in self.corpora if c.families is None}
         for corpus in self.corpora:
             corpus.train = window_long_sentences(corpus.train, self.model.windows)
         self.kg = KGTraining(knowledge, self.corpora, self.model.config.max_width) if knowledge else None
