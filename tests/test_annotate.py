@@ -149,9 +149,12 @@ def test_kill_9_at_three_points_then_resume_loses_and_doubles_nothing(tiny, tiny
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait() == -signal.SIGKILL, "the job ended before it could be killed"
         assert _committed(out) < len(shards)
+        (out / ".manifest.json.stale.tmp").write_text("{")  # as a kill inside an atomic write leaves
+        (out / ".notes.tmp").write_text("mine")  # not kogner's: kept
         report = _job(tiny, tiny_checkpoint, src, out, resume=True)
         assert report.resumed_shards >= after
         assert _files(out) == expected
+        assert sorted(p.name for p in out.glob(".*.tmp")) == [".notes.tmp"]
     docs = [json.loads(line)["id"] for p in sorted((tmp_path / "whole").glob("part-*")) for line in p.open()]
     assert len(docs) == len(set(docs)) == 101  # and the record with an over-long word
 

@@ -115,6 +115,7 @@ def run_job(model: KoGNER, settings: JobSettings, options: AnnotateOptions, out:
     if manifest["complete"]:
         report.files = [s["file"] for s in manifest["shards"]]
         return report
+    _drop_stale_temporaries(out)
     rejects_path = out / REJECTS
     with open(rejects_path, "ab") as fh:  # drop reject lines of a shard that was never committed
         fh.truncate(manifest["rejects_bytes"])
@@ -171,6 +172,14 @@ def _annotate_shard(
         else:
             rejected.append(Rejected(source, 0, failure_reason(result), item.id))
     return done, rejected
+
+
+def _drop_stale_temporaries(out: Path) -> None:
+    """Delete the temporary files a killed run left (atomic writes of the manifest and of shards, named
+    ``.<file>.<random>.tmp``): ours by their names, never read, never anything else."""
+    for tmp in out.glob(".*.tmp"):
+        if tmp.name.startswith((f".{MANIFEST}.", ".part-")) and tmp.is_file():
+            tmp.unlink()
 
 
 def _shards(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
