@@ -16,6 +16,7 @@ from itertools import islice
 from typing import Any
 
 from kogner.data.records import Document
+from kogner.data.stream import Rejected
 from kogner.data.tokenize import text_to_document
 from kogner.model.api import KoGNER, Labels
 
@@ -51,24 +52,23 @@ def annotate(documents: Iterable[Document], model: KoGNER, options: AnnotateOpti
         _release_heap()
 
 
-def annotate_each(documents: Sequence[Document], model: KoGNER, options: AnnotateOptions) -> list[Document | Exception]:
-    """Like :func:`annotate`, but a document whose prediction fails comes back as its exception while the
-    others are still annotated: the group is predicted together and, on a failure, split in halves until each
-    failing document is alone (one poison record costs about ``log2(len(documents))`` extra passes). Used
-    wherever a collection is processed, so that one bad record never stops the rest."""
+def annotate_each(
+    documents: Sequence[Document], model: KoGNER, options: AnnotateOptions, source: str
+) -> list[Document | Rejected]:
+    """Like :func:`annotate`, but a document whose prediction fails comes back as a :class:`Rejected` of
+    ``source`` (with its id and the reason) while the others are still annotated: the group is predicted
+    together and, on a failure, split in halves until each failing document is alone (one poison record costs
+    about ``log2(len(documents))`` extra passes). Used wherever a collection is processed, so that one bad
+    record never stops the rest."""
     try:
         return list(annotate(documents, model, options))
     except Exception as exc:  # any stage (tokenise, window, encode, decode): isolate the culprit
         if len(documents) == 1:
-            return [exc]
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            return [Rejected(source, 0, f"prediction failed: {message[:300]}", documents[0].id)]
     half = len(documents) // 2
-    return annotate_each(documents[:half], model, options) + annotate_each(documents[half:], model, options)
-
-
-def failure_reason(exc: Exception) -> str:
-    """One line for a reject: what failed and why."""
-    message = " ".join(str(exc).split()) or type(exc).__name__
-    return f"prediction failed: {message[:300]}"
+    first, second = documents[:half], documents[half:]
+    return annotate_each(first, model, options, source) + annotate_each(second, model, options, source)
 
 
 def _load_trim():

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from kogner.annotate.core import AnnotateOptions, annotate_each, failure_reason
+from kogner.annotate.core import AnnotateOptions, annotate_each
 from kogner.data.formats import get_format
 from kogner.data.records import Document
 from kogner.data.stream import Item, Rejected, input_format, stream_records
@@ -161,16 +161,11 @@ def _annotate_shard(
     """The annotated documents of a shard, and its rejects: unreadable records and documents whose prediction
     failed (:func:`annotate_each`), in input order."""
     docs = [item for item in shard if isinstance(item, Document)]
-    results = iter(annotate_each(docs, model, options))
+    results = iter(annotate_each(docs, model, options, source))
     done, rejected = [], []
     for item in shard:
         result = next(results) if isinstance(item, Document) else item
-        if isinstance(result, Document):
-            done.append(result)
-        elif isinstance(result, Rejected):
-            rejected.append(result)
-        else:
-            rejected.append(Rejected(source, 0, failure_reason(result), item.id))
+        (done if isinstance(result, Document) else rejected).append(result)
     return done, rejected
 
 

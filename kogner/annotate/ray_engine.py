@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kogner.annotate.core import AnnotateOptions, annotate_each, failure_reason
+from kogner.annotate.core import AnnotateOptions, annotate_each
 from kogner.annotate.job import MANIFEST, REJECTS, JobReport, JobSettings
 from kogner.data.jsonl import document_json, parse_json
 from kogner.data.records import Document
@@ -125,21 +125,13 @@ class Annotator:
                 except ValueError as exc:
                     item = Rejected(str(source), int(number), str(exc))
             if isinstance(item, Rejected):
-                out["id"].append(item.id or "")
-                out["record"].append("")
-                out["reject"].append(json.dumps(item.to_dict(), ensure_ascii=False))
-                out["entities"].append(0)
+                _append_reject(out, item)
             else:
                 docs.append(item)
-        for doc, result in zip(docs, annotate_each(docs, self.model, self.options), strict=True):
-            if isinstance(result, Exception):
-                reject = Rejected(str(source), 0, failure_reason(result), doc.id)
-                out["id"].append(doc.id)
-                out["record"].append("")
-                out["reject"].append(json.dumps(reject.to_dict(), ensure_ascii=False))
-                out["entities"].append(0)
+        for doc in annotate_each(docs, self.model, self.options, str(source)):
+            if isinstance(doc, Rejected):
+                _append_reject(out, doc)
                 continue
-            doc = result
             out["id"].append(doc.id)
             record = document_json(doc)
             out["record"].append(json.dumps(record, ensure_ascii=False))
@@ -148,6 +140,14 @@ class Annotator:
         spent = time.process_time() - cpu  # this actor's CPU time for the batch, spread over its rows
         out["cpu_s"] = [spent / max(1, len(out["id"]))] * len(out["id"])
         return out
+
+
+def _append_reject(out: dict[str, list], reject: Rejected) -> None:
+    """A rejected record's row: no output record, its reject line."""
+    out["id"].append(reject.id or "")
+    out["record"].append("")
+    out["reject"].append(json.dumps(reject.to_dict(), ensure_ascii=False))
+    out["entities"].append(0)
 
 
 def _id_of(raw: str) -> str | None:
