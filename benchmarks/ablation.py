@@ -84,11 +84,11 @@ def run_one(args, variant: str, setting: str, corpus: str, seed: int, linker: Li
     config = TrainConfig(
         corpora=train_on, output=str(out), epochs=1000, max_steps=steps, batch_size=args.batch, seed=seed,
         eval_every=max(1, steps // 2), max_devel_sentences=300, device=args.device,
-        kg=str(args.kg) if (distill or augment) else None, distill_lambda=args.distill_lambda if distill else 0.0,
-        augment=augment, corpus_exponent=args.corpus_exponent,
+        distill_lambda=args.distill_lambda if distill else 0.0, corpus_exponent=args.corpus_exponent,
     )  # fmt: skip
-    state = Trainer(config, ModelConfig(**args.model_options)).fit()
-    model = KoGNER.from_pretrained(out / "best", kg=config.kg).to(args.device)  # the best devel checkpoint
+    kg = str(args.kg) if (distill or augment) else None
+    state = Trainer(config, ModelConfig(**args.model_options, kg=kg, augment=augment)).fit()
+    model = KoGNER.from_pretrained(out / "best", kg=kg).to(args.device)  # the best devel checkpoint
     gold = read_corpus(CORPORA[corpus].path("test")).documents
     pred = model.predict_documents(gold, CORPORA[corpus].labels, batch_size=64)
     scores = evaluate_documents(gold, pred)

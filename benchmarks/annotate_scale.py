@@ -28,12 +28,12 @@ from pathlib import Path
 import torch
 from common import peak_rss_mib, provenance, write_results
 
-from kogner.annotate.core import AnnotateOptions
 from kogner.annotate.job import job_settings, run_job
 from kogner.data.corpora import CORPORA
 from kogner.data.formats import read_corpus
 from kogner.data.records import Document
 from kogner.model.api import KoGNER
+from kogner.model.options import PredictOptions
 
 RESULTS = Path(__file__).parent / "results"
 LABELS = {"protein": "protein", "DNA": "DNA", "RNA": "RNA", "cell_line": "cell line", "cell_type": "cell type"}
@@ -68,10 +68,10 @@ def job_in_subprocess(model: str, src: Path, out: Path, threads: int) -> dict:
 
 def _job_main(model: str, src: str, out: str, threads: int) -> None:
     torch.set_num_threads(threads)
-    options = AnnotateOptions(LABELS)
+    options = PredictOptions(LABELS)
     settings = job_settings(src, "jsonl", "jsonl", model, options, 500)
     started = time.perf_counter()
-    report = run_job(KoGNER.from_pretrained(model), settings, options, out, progress=False)
+    report = run_job(KoGNER.from_pretrained(model), settings, out, progress=False)
     seconds = time.perf_counter() - started  # includes loading the model, as a user's job does
     print(json.dumps({"documents": report.documents, "seconds": seconds, "docs_per_s": report.documents / seconds,
                       "peak_rss_mib": peak_rss_mib()}))  # fmt: skip
@@ -80,10 +80,10 @@ def _job_main(model: str, src: str, out: str, threads: int) -> None:
 def ray_run(model: str, src: Path, out: Path, workers: int) -> dict:
     from kogner.annotate.ray_engine import RayOptions, run_ray
 
-    options = AnnotateOptions(LABELS)
+    options = PredictOptions(LABELS)
     settings = job_settings(src, "jsonl", "jsonl", model, options, 500)
     machine = _busy_jiffies()
-    report = run_ray(settings, options, out, RayOptions(num_workers=workers, cpus_per_worker=1.0))
+    report = run_ray(settings, out, RayOptions(num_workers=workers, cpus_per_worker=1.0))
     busy = (_busy_jiffies() - machine) / os.sysconf("SC_CLK_TCK")
     return {"documents": report.documents, "seconds": report.seconds, "docs_per_s": report.docs_per_s,
             "driver_cpu_s": report.cpu_s.get("driver"), "actors_cpu_s": report.cpu_s.get("actors"),
@@ -103,7 +103,7 @@ def overhead(model: str, records: list[dict], work: Path, repeats: int, threads:
     torch.set_num_threads(threads)
     kogner = KoGNER.from_pretrained(model)
     src = write_jsonl(records, work / "overhead.jsonl")
-    options = AnnotateOptions(LABELS)
+    options = PredictOptions(LABELS)
     warm = [text_to_document(x["id"], x["text"]) for x in records[:16]]
     kogner.predict_documents(warm, LABELS, batch_size=32)  # first calls pay for allocation and label vectors
     bare, job = [], []
@@ -114,7 +114,7 @@ def overhead(model: str, records: list[dict], work: Path, repeats: int, threads:
         bare.append(len(records) / (time.perf_counter() - started))
         out = work / f"overhead-{r}"
         started = time.perf_counter()
-        run_job(kogner, job_settings(src, "jsonl", "jsonl", model, options, 500), options, out, progress=False)
+        run_job(kogner, job_settings(src, "jsonl", "jsonl", model, options, 500), out, progress=False)
         job.append(len(records) / (time.perf_counter() - started))
         shutil.rmtree(out)
     return {"bare_docs_per_s": statistics.median(bare), "job_docs_per_s": statistics.median(job),

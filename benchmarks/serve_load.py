@@ -25,10 +25,11 @@ import httpx
 import torch
 from common import provenance, write_results
 
-from kogner.annotate.core import AnnotateOptions, annotate_texts
+from kogner.annotate.core import annotate_texts
 from kogner.data.corpora import CORPORA
 from kogner.data.formats import read_corpus
 from kogner.model.api import KoGNER
+from kogner.model.options import PredictOptions
 
 RESULTS = Path(__file__).parent / "results"
 LABELS = ["protein", "DNA", "RNA", "cell line", "cell type"]
@@ -69,7 +70,7 @@ async def load(url: str, texts: list[str], concurrency: int) -> dict:
 
 def bare(model: KoGNER, texts: list[str], repeats: int) -> float:
     """Texts/s of the core, batched, in this process."""
-    options = AnnotateOptions(LABELS)
+    options = PredictOptions(LABELS)
     annotate_texts(texts[:16], model, options)
     rates = []
     for _ in range(repeats):
@@ -85,7 +86,7 @@ def spacy_vs_core(model_path: str, model: KoGNER, sentences: list[str], repeats:
     nlp = spacy.blank("en")
     nlp.add_pipe("kogner", config={"model": model_path, "labels": LABELS})
     list(nlp.pipe(sentences[:16]))
-    options = AnnotateOptions(LABELS)
+    options = PredictOptions(LABELS)
     core, piped = [], []
     for _ in range(repeats):
         started = time.perf_counter()

@@ -141,13 +141,14 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
     config = TrainConfig(
         corpora=[*gold, *map(str, labelled)], output=str(out), epochs=1000, max_steps=steps, batch_size=args.batch,
         seed=seed, eval_every=max(1, steps // 2), max_devel_sentences=200, device=args.device,
-        kg=str(args.kg) if (distill or augment) else None, distill_lambda=1.0 if distill else 0.0, augment=augment,
-        corpus_exponent=0.0, kg_unmatched_weight=args.unmatched_weight, kg_holdout=args.holdout,
+        distill_lambda=1.0 if distill else 0.0, corpus_exponent=0.0, kg_unmatched_weight=args.unmatched_weight,
+        kg_holdout=args.holdout,
     )  # fmt: skip
-    trainer = Trainer(config, ModelConfig())
+    kg = str(args.kg) if (distill or augment) else None
+    trainer = Trainer(config, ModelConfig(kg=kg, augment=augment))
     state = trainer.fit()
     texts = sorted({t for c in trainer.corpora for t in c.label_texts})
-    model = KoGNER.from_pretrained(out / "best", kg=config.kg).to(args.device)
+    model = KoGNER.from_pretrained(out / "best", kg=kg).to(args.device)
     info = {
         "examples_seen": state.examples_seen, "best_step": state.best_step, "devel_f1": state.best_f1,
         "trained_on": gold, "kg_data": [str(p) for p in labelled], "label_texts_trained": len(texts),

@@ -12,10 +12,10 @@ from kogner.data import data_root, get_corpus, read_corpus
 from kogner.data.corpora import MAIN_CORPORA
 from kogner.encoder import tiny_encoder_config
 from kogner.kg.build import build_graph
+from kogner.kg.embed import EmbedConfig, embed
 from kogner.kg.gnn import GNNConfig
 from kogner.kg.graph import KnowledgeGraph
 from kogner.kg.linker import Linker
-from kogner.kg.teacher import EmbedConfig, embed
 from kogner.kg.transr import TransRConfig
 
 CORPUS_NAMES = list(MAIN_CORPORA)  # full-split checks (formats, tokenizer, seqeval); the counts test reads all

@@ -16,15 +16,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import ANNOTATE_LABELS, LONG_WORD_ID, write_abstracts_jsonl
-from kogner.annotate import AnnotateOptions, annotate, entity_records
+from kogner.annotate import annotate
 from kogner.annotate.job import job_settings, run_job
 from kogner.data import write_corpus
 from kogner.data.records import Document
 from kogner.data.stream import Rejected, stream_records
 from kogner.errors import KognerError
-from kogner.model import KoGNER
+from kogner.model import KoGNER, PredictOptions
 
-OPTIONS = AnnotateOptions(ANNOTATE_LABELS, 0.5, chunk_docs=16)
+OPTIONS = PredictOptions(ANNOTATE_LABELS, 0.5)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def tiny(tiny_checkpoint):
 
 def _job(tiny, tiny_checkpoint, src, out, resume=False, shard_size=4, output_format="jsonl"):
     settings = job_settings(src, None, output_format, str(tiny_checkpoint), OPTIONS, shard_size)
-    return run_job(tiny, settings, OPTIONS, out, resume=resume, progress=False)
+    return run_job(tiny, settings, out, resume=resume, progress=False)
 
 
 def _files(out: Path) -> dict[str, bytes]:
@@ -44,18 +44,18 @@ def _files(out: Path) -> dict[str, bytes]:
 def test_the_core_equals_the_bare_model_and_keeps_input_order(tiny, abstracts):
     docs = abstracts[:40]
     gold = [s.entities for d in docs for s in d.sentences]
-    core = list(annotate(iter(docs), tiny, OPTIONS))
+    core = list(annotate(iter(docs), tiny, OPTIONS, chunk_docs=16))
     bare = tiny.predict_documents(docs, ANNOTATE_LABELS, threshold=0.5)
     assert [d.id for d in core] == [d.id for d in docs]
-    ours, theirs = [entity_records(d) for d in core], [entity_records(d) for d in bare]
-    strip = [[(e["start"], e["end"], e["label"]) for e in doc] for doc in ours]
-    assert strip == [[(e["start"], e["end"], e["label"]) for e in doc] for doc in theirs] and any(strip)
+    ours, theirs = [list(d.mentions()) for d in core], [list(d.mentions()) for d in bare]
+    strip = [[(m.start, m.end, m.label) for m in doc] for doc in ours]
+    assert strip == [[(m.start, m.end, m.label) for m in doc] for doc in theirs] and any(strip)
     # other batches pad differently, which moves scores in the last digit only
-    scores = [(a["score"], b["score"]) for x, y in zip(ours, theirs, strict=True) for a, b in zip(x, y, strict=True)]
+    scores = [(a.score, b.score) for x, y in zip(ours, theirs, strict=True) for a, b in zip(x, y, strict=True)]
     assert all(abs(a - b) < 1e-5 for a, b in scores)
     assert gold == [s.entities for d in docs for s in d.sentences]  # inputs are not mutated
-    record = entity_records(core[0])[0]
-    assert core[0].text[record["start"] : record["end"]] == record["text"]
+    mention = ours[0][0]
+    assert core[0].text[mention.start : mention.end] == mention.text
 
 
 def test_bad_records_go_to_the_rejects_file_with_their_reason_and_the_job_goes_on(
@@ -173,7 +173,8 @@ def test_every_output_format_reads_back_as_the_same_entities(tiny, tiny_checkpoi
     _job(tiny, tiny_checkpoint, src, tmp_path / fmt, output_format=fmt)
     ours = [d for p in sorted((tmp_path / fmt).glob("part-*")) for d in stream_records(p, fmt)]
     reference = [d for p in sorted((tmp_path / "jsonl").glob("part-*")) for d in stream_records(p, "jsonl")]
-    assert [list(d.mentions()) for d in ours] == [list(d.mentions()) for d in reference]
+    spans = [[(m.start, m.end, m.label) for m in d.mentions()] for d in ours]
+    assert spans == [[(m.start, m.end, m.label) for m in d.mentions()] for d in reference]
 
 
 def test_parquet_pubtator_and_text_folder_inputs_stream_records_and_rejects(abstracts, tmp_path):
@@ -210,7 +211,7 @@ def test_the_ray_engine_on_a_local_2_cpu_instance_gives_the_local_records(tiny, 
     settings = job_settings(src, None, "jsonl", str(tiny_checkpoint), OPTIONS, 50)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        report = run_ray(settings, OPTIONS, tmp_path / "ray", RayOptions(num_workers=2, batch_docs=16))
+        report = run_ray(settings, tmp_path / "ray", RayOptions(num_workers=2, batch_docs=16))
     finally:
         ray.shutdown()
     assert (report.documents, report.rejects) == (201, 6)

@@ -92,7 +92,7 @@ def test_two_types_with_one_label_text_are_refused_not_silently_renamed():
     import pytest
 
     from kogner.errors import KognerError
-    from kogner.model.api import _label_map
+    from kogner.model.options import PredictOptions
 
     with pytest.raises(KognerError, match="given for two types"):
-        _label_map({"GENE": "gene or gene product", "GGP": "gene or gene product"})
+        PredictOptions({"GENE": "gene or gene product", "GGP": "gene or gene product"})

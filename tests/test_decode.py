@@ -9,9 +9,9 @@ from kogner.model.decode import batch_candidates, greedy_flat, greedy_nested, me
 LABELS = ["disease", "gene"]
 
 
-def candidates(probs: torch.Tensor, labels, n_words: int, threshold=0.5, multi_label: bool = False):
+def candidates(probs: torch.Tensor, labels, n_words: int, cuts=(0.5, 0.5), multi_label: bool = False):
     """The candidates of one window: a batch of one."""
-    return batch_candidates(probs[None], [n_words], labels, threshold, multi_label)[0]
+    return batch_candidates(probs[None], [n_words], labels, cuts, multi_label)[0]
 
 
 def probs_with(hits: dict[tuple[int, int, int], float], words: int = 4, width: int = 3) -> torch.Tensor:
@@ -35,7 +35,7 @@ def test_single_label_keeps_the_best_label_of_a_span_and_multi_label_keeps_all()
 
 def test_per_label_thresholds():
     probs = probs_with({(0, 0, 0): 0.6, (2, 0, 1): 0.6})
-    found = candidates(probs, LABELS, 4, threshold={"disease": 0.7, "gene": 0.5})
+    found = candidates(probs, LABELS, 4, cuts=(0.7, 0.5))
     assert [c[:3] for c in found] == [(2, 3, "gene")]
 
 
@@ -50,8 +50,8 @@ def test_a_batch_decodes_exactly_like_its_rows_one_by_one():
     probs = torch.rand(5, 7, 3, len(LABELS), generator=generator)
     n_words = [7, 3, 1, 6, 4]
     for multi_label in (False, True):
-        batch = batch_candidates(probs, n_words, LABELS, 0.8, multi_label)
-        assert batch == [candidates(probs[i], LABELS, n, 0.8, multi_label) for i, n in enumerate(n_words)]
+        batch = batch_candidates(probs, n_words, LABELS, (0.8, 0.8), multi_label)
+        assert batch == [candidates(probs[i], LABELS, n, (0.8, 0.8), multi_label) for i, n in enumerate(n_words)]
 
 
 def test_greedy_flat_prefers_higher_scores_and_drops_overlaps():

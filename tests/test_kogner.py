@@ -72,9 +72,9 @@ def _slice_config(path, out, **kw) -> TrainConfig:
     )  # fmt: skip
 
 
-def _tiny_model_config() -> ModelConfig:
+def _tiny_model_config(**kw) -> ModelConfig:
     vocab = load_tokenizer("all-MiniLM-L6-v2").vocab_size
-    return ModelConfig(encoder_config=tiny_encoder_config(vocab, hidden=32), head_dim=32)
+    return ModelConfig(encoder_config=tiny_encoder_config(vocab, hidden=32), head_dim=32, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +89,8 @@ def test_with_lambda_0_and_augmentation_off_training_equals_the_plain_students(n
     weights = []
     for kg in (None, str(slice_kg)):
         torch.manual_seed(0)
-        config = _slice_config(ncbi_slice_file, tmp_path / str(bool(kg)), kg=kg, distill_lambda=0.0, augment=False)
-        trainer = Trainer(config, _tiny_model_config())
+        config = _slice_config(ncbi_slice_file, tmp_path / str(bool(kg)), distill_lambda=0.0)
+        trainer = Trainer(config, _tiny_model_config(kg=kg, augment=False))
         trainer.fit()
         weights.append(trainer.model.student.state_dict())
     assert weights[0].keys() == weights[1].keys()
@@ -102,8 +102,8 @@ def test_a_kg_training_step_runs_under_bf16_autocast(ncbi_slice_file, slice_kg, 
     import kogner.train.trainer as trainer_module
 
     monkeypatch.setattr(trainer_module, "autocast", lambda device: torch.autocast("cpu", dtype=torch.bfloat16))
-    config = _slice_config(ncbi_slice_file, tmp_path, kg=str(slice_kg), distill_lambda=1.0, augment=True, max_steps=2)
-    trainer = Trainer(config, _tiny_model_config())
+    config = _slice_config(ncbi_slice_file, tmp_path, distill_lambda=1.0, max_steps=2)
+    trainer = Trainer(config, _tiny_model_config(kg=str(slice_kg), augment=True))
     plan = trainer_module.plan_epoch(trainer.corpora, 8, 0, 1, 0)[0]
     loss = trainer.train_step(plan.corpus, plan.sentences, plan.labels)
     assert torch.isfinite(torch.tensor(loss))
@@ -118,10 +118,9 @@ def kogner_run(root, slice_kg, teacher_result, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     config = TrainConfig(
         corpora=[str(path)], labels={str(path): LABELS}, output=str(out), epochs=3, batch_size=8,
-        lr_encoder=3e-3, lr_heads=3e-3, eval_every=1000, seed=1, kg=str(slice_kg), distill_lambda=1.0, augment=True,
+        lr_encoder=3e-3, lr_heads=3e-3, eval_every=1000, seed=1, distill_lambda=1.0,
     )  # fmt: skip
-    vocab = load_tokenizer("all-MiniLM-L6-v2").vocab_size
-    trainer = Trainer(config, ModelConfig(encoder_config=tiny_encoder_config(vocab, hidden=32), head_dim=32))
+    trainer = Trainer(config, _tiny_model_config(kg=str(slice_kg), augment=True))
     trainer.fit()
     return trainer, out, [Document.from_sentences("slice", sents)]
 
@@ -132,7 +131,7 @@ def test_training_with_distillation_and_augmentation_records_the_kg(kogner_run, 
     links = [node for sent in trainer.kg.links[0] for _, _, node in sent]  # gold mentions -> distillation targets
     assert links and all(kg.types[n] in ("Disease", "Symptom") for n in links)
     assert sum(map(len, trainer.kg.matches[0])) >= len(links)  # dictionary matches: augmentation input
-    config = KoGNER.from_pretrained(out / "best", kg=trainer.config.kg).config
+    config = KoGNER.from_pretrained(out / "best", kg=trainer.model.config.kg).config
     assert (config.teacher_dim, config.augment) == (teacher_result.index["dim"], True)
 
 
@@ -152,8 +151,8 @@ def test_an_augmented_model_without_its_kg_is_a_clear_error(kogner_run, tmp_path
 def test_predicted_entities_carry_kg_ids_when_a_kg_is_attached(kogner_run, slice_kg):
     _, out, _ = kogner_run
     model = KoGNER.from_pretrained(out / "best", kg=slice_kg)
-    model.knowledge.link_threshold = 0.0
-    preds = model.predict("Patients with breast cancer and ovarian cancer were studied.", LABELS, threshold=0.0)[0]
+    text = "Patients with breast cancer and ovarian cancer were studied."
+    preds = model.predict(text, LABELS, threshold=0.0, link_threshold=0.0)[0]
     linked = [p for p in preds if p.kg_id]
     assert linked and all(p.kg_id in model.knowledge.teacher.kg.index for p in linked)
 
@@ -195,9 +194,9 @@ def test_distillation_on_kg_labelled_data_targets_each_label_texts_own_member_no
     summary = LabelSummary()
     kg_file = tmp_path / "kg.jsonl"
     write_labelled(kg_file, KGLabeller.from_graph(KnowledgeGraph(slice_kg), 2).label(docs, summary), summary, 1)
-    config = _slice_config(ncbi_slice_file, tmp_path / "run", kg=str(slice_kg), distill_lambda=1.0, max_steps=2)
+    config = _slice_config(ncbi_slice_file, tmp_path / "run", distill_lambda=1.0, max_steps=2)
     config.corpora.append(str(kg_file))
-    trainer = Trainer(config, _tiny_model_config())
+    trainer = Trainer(config, _tiny_model_config(kg=str(slice_kg)))
     kg = trainer.kg
     members = {
         kg.knowledge.teacher.kg.row(e.kg_id)
@@ -215,3 +214,31 @@ def trainer_module_plan(trainer):
     from kogner.train.batching import plan_epoch
 
     return plan_epoch(trainer.corpora, 8, 0, 1, 0, kg_labels=6)
+
+
+def test_the_kg_is_a_model_setting_and_the_callers_config_is_never_changed(ncbi_slice_file, slice_kg, tmp_path):
+    given = _tiny_model_config(kg=str(slice_kg), augment=True)
+    before = given.to_dict()
+    trainer = Trainer(_slice_config(ncbi_slice_file, tmp_path, max_steps=1), given)
+    assert given.to_dict() == before  # the trainer filled a copy
+    assert trainer.model.config.teacher_dim == trainer.model.knowledge.dim and trainer.model.config.augment
+    with pytest.raises(KognerError, match="model options"):
+        TrainConfig.from_dict({"kg": str(slice_kg), "augment": True})
+
+
+def test_inference_with_a_kg_imports_no_training_code(kogner_run, slice_kg):
+    """The teacher's reader is apart from its writer: loading and predicting never import TransR, the GNN,
+    torch_geometric or the trainer."""
+    import subprocess
+    import sys
+
+    _, out, _ = kogner_run
+    code = (
+        "import sys; from kogner.model import KoGNER; "
+        f"m = KoGNER.from_pretrained({str(out / 'best')!r}, kg={str(slice_kg)!r}); "
+        "m.predict('Breast cancer in BRCA1 carriers.', ['disease']); "
+        "print(sorted(n for n in sys.modules if n.startswith(('torch_geometric', 'kogner.train', 'kogner.kg.gnn', "
+        "'kogner.kg.transr', 'kogner.kg.embed'))))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert found.strip().splitlines()[-1] == "[]"

@@ -15,9 +15,9 @@ uvicorn = pytest.importorskip("uvicorn")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from kogner.annotate import AnnotateOptions, annotate_texts, entity_records  # noqa: E402
+from kogner.annotate import annotate_texts  # noqa: E402
 from kogner.errors import KognerError  # noqa: E402
-from kogner.model import KoGNER  # noqa: E402
+from kogner.model import KoGNER, PredictOptions  # noqa: E402
 from kogner.serve.app import ServeConfig, create_app, token_for  # noqa: E402
 
 LABELS = ["protein", "cell type"]
@@ -86,7 +86,7 @@ def test_ready_is_false_until_the_model_has_loaded(tiny):
 
 
 def test_single_and_batch_requests_return_the_cores_entities(server, tiny, texts):
-    expected = [entity_records(d) for d in annotate_texts(texts[:3], tiny, AnnotateOptions(LABELS))]
+    expected = [[m.to_dict() for m in d.mentions()] for d in annotate_texts(texts[:3], tiny, PredictOptions(LABELS))]
     one = httpx.post(f"{server.url}/v1/annotate", json={"text": texts[0], "labels": LABELS}).json()
     many = httpx.post(f"{server.url}/v1/annotate", json={"texts": texts[:3], "labels": LABELS}).json()
     spans = [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in many["results"]]

@@ -8,8 +8,8 @@ import pytest
 
 spacy = pytest.importorskip("spacy")
 
-from kogner.annotate import AnnotateOptions, annotate_texts, entity_records  # noqa: E402
-from kogner.model import KoGNER  # noqa: E402
+from kogner.annotate import annotate_texts  # noqa: E402
+from kogner.model import KoGNER, PredictOptions  # noqa: E402
 
 LABELS = ["protein", "cell type"]
 
@@ -43,8 +43,8 @@ def test_call_and_pipe_give_the_same_entities_as_the_core(tiny_checkpoint, texts
     piped = list(nlp.pipe(texts, batch_size=16))
     called = [nlp(t) for t in texts[:5]]
     assert [_ents(d, "kogner") for d in called] == [_ents(d, "kogner") for d in piped[:5]]
-    core = annotate_texts(texts, KoGNER.from_pretrained(tiny_checkpoint), AnnotateOptions(LABELS))
-    expected = [[(e["start"], e["end"], e["label"]) for e in entity_records(d)] for d in core]
+    core = annotate_texts(texts, KoGNER.from_pretrained(tiny_checkpoint), PredictOptions(LABELS))
+    expected = [[(m.start, m.end, m.label) for m in d.mentions()] for d in core]
     widened = sum(d.user_data["kogner_widened"] for d in piped)
     got = [_ents(d, "kogner") for d in piped]
     assert any(got) and (got == expected or widened > 0)

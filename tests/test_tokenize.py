@@ -32,6 +32,6 @@ def test_mentions_split_tokens_and_join_sentences_but_are_never_moved():
     at = text.index("Type A. Diabetes")
     mentions = [Mention(7, 12, "Gene"), Mention(at, at + 16, "Disease")]  # "BRCA1", "Type A. Diabetes"
     doc = build_document("d", text, mentions)
-    assert list(doc.mentions()) == [(7, 12, "Gene"), (at, at + 16, "Disease")]
+    assert [(m.start, m.end, m.label) for m in doc.mentions()] == [(7, 12, "Gene"), (at, at + 16, "Disease")]
     assert doc.sentences[0].tokens[2:5] == ("BRCA1", "-", "linked")
     assert any("Type A. Diabetes" in s.text for s in doc.sentences)

@@ -1,5 +1,5 @@
 """Batch annotation: the engine-free core, the resumable sharded job and the Ray engine."""
 
-from kogner.annotate.core import AnnotateOptions, annotate, annotate_texts, entity_records
+from kogner.annotate.core import annotate, annotate_each, annotate_texts
 
-__all__ = ["AnnotateOptions", "annotate", "annotate_texts", "entity_records"]
+__all__ = ["annotate", "annotate_each", "annotate_texts"]

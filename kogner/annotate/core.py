@@ -10,50 +10,31 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any
 
 from kogner.data.records import Document
 from kogner.data.stream import Rejected
 from kogner.data.tokenize import text_to_document
-from kogner.model.api import KoGNER, Labels
+from kogner.model.api import KoGNER
+from kogner.model.options import PredictOptions
+
+CHUNK_DOCS = 64  # documents predicted together: bounds memory, lets the model sort sentences by length
 
 
-@dataclass(frozen=True)
-class AnnotateOptions:
-    """What to find and how: label texts (a list, or entity type -> label text), thresholds, batching."""
-
-    labels: Labels
-    threshold: float | Mapping[str, float] = 0.5
-    flat: bool = True
-    multi_label: bool = False
-    batch_size: int = 32  # sentences (or windows) per forward pass
-    chunk_docs: int = 64  # documents predicted together: bounds memory, lets the model sort by length
-    extra: dict[str, Any] = field(default_factory=dict)  # other predict_words options (e.g. max_batch_words)
-
-    def predict_kwargs(self) -> dict[str, Any]:
-        return {
-            "threshold": self.threshold,
-            "flat": self.flat,
-            "multi_label": self.multi_label,
-            "batch_size": self.batch_size,
-            **self.extra,
-        }
-
-
-def annotate(documents: Iterable[Document], model: KoGNER, options: AnnotateOptions) -> Iterator[Document]:
+def annotate(
+    documents: Iterable[Document], model: KoGNER, options: PredictOptions, chunk_docs: int = CHUNK_DOCS
+) -> Iterator[Document]:
     """Copies of ``documents`` carrying predicted entities (offsets, label, score, KG id when a KG is
-    attached), lazily and in input order."""
+    attached), lazily and in input order, ``chunk_docs`` documents per prediction."""
     stream = iter(documents)
-    while chunk := list(islice(stream, options.chunk_docs)):
-        yield from model.predict_documents(chunk, options.labels, **options.predict_kwargs())
+    while chunk := list(islice(stream, chunk_docs)):
+        yield from model.predict_documents(chunk, options)
         _release_heap()
 
 
 def annotate_each(
-    documents: Sequence[Document], model: KoGNER, options: AnnotateOptions, source: str
+    documents: Sequence[Document], model: KoGNER, options: PredictOptions, source: str
 ) -> list[Document | Rejected]:
     """Like :func:`annotate`, but a document whose prediction fails comes back as a :class:`Rejected` of
     ``source`` (with its id and the reason) while the others are still annotated: the group is predicted
@@ -92,23 +73,9 @@ def _release_heap() -> None:
 
 
 def annotate_texts(
-    texts: Sequence[str], model: KoGNER, options: AnnotateOptions, ids: Sequence[str] | None = None
+    texts: Sequence[str], model: KoGNER, options: PredictOptions, ids: Sequence[str] | None = None
 ) -> list[Document]:
-    """Raw texts in, annotated documents out (``ids`` default to the positions)."""
+    """Raw texts in, annotated documents out (``ids`` default to the positions), predicted together."""
     ids = ids if ids is not None else [str(i) for i in range(len(texts))]
     docs = [text_to_document(doc_id, text) for doc_id, text in zip(ids, texts, strict=True)]
-    return list(annotate(docs, model, options))
-
-
-def entity_records(doc: Document) -> list[dict[str, Any]]:
-    """The entities of ``doc`` in document character offsets, the shape every API returns."""
-    out = []
-    for sent in doc.sentences:
-        for e in sent.entities:
-            a, b = sent.char_span(e)
-            a, b = a + sent.offset, b + sent.offset
-            record: dict[str, Any] = {"start": a, "end": b, "text": doc.text[a:b], "label": e.label, "score": e.score}
-            if e.kg_id is not None:
-                record |= {"kg_id": e.kg_id, "kg_name": e.kg_name}
-            out.append(record)
-    return out
+    return model.predict_documents(docs, options)

@@ -26,17 +26,19 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from kogner.annotate.core import AnnotateOptions, annotate_each
-from kogner.data.formats import get_format
+from kogner.annotate.core import annotate_each
+from kogner.data.formats import FORMATS, get_format
 from kogner.data.records import Document
 from kogner.data.stream import Item, Rejected, input_format, stream_records
 from kogner.errors import KognerError
 from kogner.io import atomic_open
 from kogner.model.api import KoGNER
+from kogner.model.options import PredictOptions
 
 MANIFEST = "manifest.json"
 REJECTS = "rejects.jsonl"
-OUTPUT_FORMATS = {"jsonl": ".jsonl", "pubtator": ".pubtator", "bioc-xml": ".bioc.xml", "bioc-json": ".bioc.json"}
+MANIFEST_VERSION = 2  # 2: prediction options recorded as one ``predict`` object
+OUTPUT_FORMATS = {name: f.suffix for name, f in FORMATS.items() if not f.tokenized}  # raw-text formats
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,8 @@ class JobSettings:
     input_format: str
     output_format: str
     model: str
-    labels: dict[str, str]
-    threshold: float | dict[str, float]
+    predict: dict  # PredictOptions.to_dict(): labels, thresholds, decoding, batching, linking
     shard_size: int
-    flat: bool = True
     kg: str | None = None
     input_bytes: int = 0  # size and mtime detect an input changed between a kill and a resume
     input_mtime_ns: int = 0
@@ -72,7 +72,7 @@ class JobReport:
         return self.documents / self.seconds if self.seconds else 0.0
 
 
-def job_settings(inp: str | Path, fmt: str | None, output_format: str, model: str, options: AnnotateOptions,
+def job_settings(inp: str | Path, fmt: str | None, output_format: str, model: str, options: PredictOptions,
                  shard_size: int, kg: str | None = None) -> JobSettings:  # fmt: skip
     inp = Path(inp).resolve()
     if output_format not in OUTPUT_FORMATS:
@@ -80,17 +80,16 @@ def job_settings(inp: str | Path, fmt: str | None, output_format: str, model: st
     if shard_size < 1:
         raise KognerError("--shard-size must be at least 1")
     stat = inp.stat() if inp.is_file() else None
-    labels = dict(options.labels) if isinstance(options.labels, dict) else {t: t for t in options.labels}
-    threshold = dict(options.threshold) if not isinstance(options.threshold, float | int) else options.threshold
     return JobSettings(
-        str(inp), input_format(inp, fmt), output_format, model, labels, threshold, shard_size, options.flat, kg,
+        str(inp), input_format(inp, fmt), output_format, model, options.to_dict(), shard_size, kg,
         stat.st_size if stat else 0, stat.st_mtime_ns if stat else 0,
     )  # fmt: skip
 
 
 def _load_manifest(out: Path, settings: JobSettings, resume: bool) -> dict:
     path = out / MANIFEST
-    fresh = {"version": 1, "settings": asdict(settings), "shards": [], "rejects_bytes": 0, "complete": False}
+    fresh = {"version": MANIFEST_VERSION, "settings": asdict(settings), "shards": [], "rejects_bytes": 0}
+    fresh["complete"] = False
     if not path.is_file():
         if out.is_dir() and any(out.iterdir()):
             raise KognerError(f"{out} exists and is not an annotation output folder; choose an empty or new folder")
@@ -98,6 +97,8 @@ def _load_manifest(out: Path, settings: JobSettings, resume: bool) -> dict:
     if not resume:
         raise KognerError(f"{out} holds an earlier job; pass --resume to continue it or choose a new folder")
     manifest = json.loads(path.read_text(encoding="utf-8"))
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise KognerError(f"cannot resume {out}: written by another kogner version; rerun into a new folder")
     if manifest["settings"] != json.loads(json.dumps(asdict(settings))):
         old, new = manifest["settings"], asdict(settings)
         changed = sorted(k for k in new if old.get(k) != json.loads(json.dumps(new[k])))
@@ -105,10 +106,11 @@ def _load_manifest(out: Path, settings: JobSettings, resume: bool) -> dict:
     return manifest
 
 
-def run_job(model: KoGNER, settings: JobSettings, options: AnnotateOptions, out: str | Path,
-            resume: bool = False, progress: bool | None = None) -> JobReport:  # fmt: skip
+def run_job(model: KoGNER, settings: JobSettings, out: str | Path, resume: bool = False,
+            progress: bool | None = None) -> JobReport:  # fmt: skip
     """Annotate ``settings.input`` into shards under ``out``; continue a killed job with ``resume``."""
     out = Path(out)
+    options = PredictOptions.from_dict(settings.predict)
     manifest = _load_manifest(out, settings, resume)
     out.mkdir(parents=True, exist_ok=True)
     report = JobReport(resumed_shards=len(manifest["shards"]))
@@ -156,7 +158,7 @@ def run_job(model: KoGNER, settings: JobSettings, options: AnnotateOptions, out:
 
 
 def _annotate_shard(
-    shard: list[Item], model: KoGNER, options: AnnotateOptions, source: str
+    shard: list[Item], model: KoGNER, options: PredictOptions, source: str
 ) -> tuple[list[Document], list[Rejected]]:
     """The annotated documents of a shard, and its rejects: unreadable records and documents whose prediction
     failed (:func:`annotate_each`), in input order."""

@@ -18,13 +18,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kogner.annotate.core import AnnotateOptions, annotate_each
-from kogner.annotate.job import MANIFEST, REJECTS, JobReport, JobSettings
+from kogner.annotate.core import annotate_each
+from kogner.annotate.job import MANIFEST, MANIFEST_VERSION, REJECTS, JobReport, JobSettings
 from kogner.data.jsonl import document_json, parse_json
 from kogner.data.records import Document
 from kogner.data.stream import Rejected, decode_line, from_object
 from kogner.errors import KognerError
 from kogner.io import atomic_open
+from kogner.model.options import PredictOptions
 
 MAX_SPLIT_BYTES = 8 << 20  # JSONL read units: at most this, and about 8 per worker so that every actor has work
 MIN_SPLIT_BYTES = 16 << 10
@@ -100,7 +101,7 @@ def read_unit(unit: dict[str, Any]) -> Iterator[dict[str, Any]]:
 class Annotator:
     """A Ray actor: loads the model once, then annotates batches of raw records."""
 
-    def __init__(self, settings: dict, options: AnnotateOptions, threads: int, gpu: bool) -> None:
+    def __init__(self, settings: dict, threads: int, gpu: bool) -> None:
         import torch
 
         from kogner.model.api import KoGNER
@@ -109,8 +110,8 @@ class Annotator:
         self.settings = JobSettings(**settings)
         device = "cuda" if gpu and torch.cuda.is_available() else "cpu"
         self.model = KoGNER.from_pretrained(self.settings.model, device=device, kg=self.settings.kg)
-        self.options = options
-        self.model.encode_labels(list(self.settings.labels.values()))  # the label cache, filled once per actor
+        self.options = PredictOptions.from_dict(self.settings.predict)
+        self.model.encode_labels(self.options.texts)  # the label cache, filled once per actor
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         cpu = time.process_time()
@@ -158,7 +159,7 @@ def _id_of(raw: str) -> str | None:
         return None
 
 
-def run_ray(settings: JobSettings, options: AnnotateOptions, out: str | Path, ray_options: RayOptions) -> JobReport:
+def run_ray(settings: JobSettings, out: str | Path, ray_options: RayOptions) -> JobReport:
     """Annotate on Ray into JSONL shards under ``out`` (a new folder)."""
     import ray
 
@@ -180,7 +181,7 @@ def run_ray(settings: JobSettings, options: AnnotateOptions, out: str | Path, ra
             .flat_map(read_unit, num_cpus=0)  # light I/O: must not wait for the CPUs the actors hold
             .map_batches(
                 Annotator,
-                fn_constructor_args=(asdict(settings), options, threads, ray_options.gpus_per_worker > 0),
+                fn_constructor_args=(asdict(settings), threads, ray_options.gpus_per_worker > 0),
                 batch_size=ray_options.batch_docs,
                 compute=ray.data.ActorPoolStrategy(size=ray_options.num_workers),
                 num_cpus=ray_options.cpus_per_worker,
@@ -199,7 +200,10 @@ def run_ray(settings: JobSettings, options: AnnotateOptions, out: str | Path, ra
 def _write(dataset, settings: JobSettings, out: Path) -> JobReport:
     """Stream the actors' output into shards of ``shard_size`` documents, then the manifest."""
     out.mkdir(parents=True, exist_ok=True)
-    report, manifest = JobReport(), {"version": 1, "engine": "ray", "settings": asdict(settings), "shards": []}
+    report, manifest = (
+        JobReport(),
+        {"version": MANIFEST_VERSION, "engine": "ray", "settings": asdict(settings), "shards": []},
+    )
     lines: list[str] = []
     entities = 0  # of the shard being filled, counted by the actors (the driver does not parse records)
 

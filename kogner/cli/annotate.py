@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from kogner.cli.common import LabelsOption, ModelOption, ThresholdOption, err_console, print_json
-from kogner.cli.labels import labels_or_default
+from kogner.cli.common import (
+    BatchOption,
+    LabelsOption,
+    LinkThresholdOption,
+    ModelOption,
+    MultiLabelOption,
+    NestedOption,
+    ThresholdOption,
+    err_console,
+    print_json,
+)  # fmt: skip
+from kogner.cli.labels import predict_options
 from kogner.errors import KognerError
+from kogner.model.options import DEFAULTS
 
 
 def annotate(
@@ -18,13 +28,15 @@ def annotate(
     out: Annotated[Path, typer.Argument(help="Output folder: shards, manifest.json and rejects.jsonl.")],
     model: ModelOption,
     labels: LabelsOption = None,
-    threshold: ThresholdOption = 0.5,
+    threshold: ThresholdOption = DEFAULTS.threshold,
     fmt: Annotated[str | None, typer.Option("--from", help="Input format (default: from the name).")] = None,
     to: Annotated[str, typer.Option(help="Output format: jsonl, pubtator, bioc-xml or bioc-json.")] = "jsonl",
     shard_size: Annotated[int, typer.Option(min=1, help="Input records per output shard.")] = 1000,
-    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per forward pass.")] = 32,
-    nested: Annotated[bool, typer.Option(help="Allow nested entities.")] = False,
+    batch_size: BatchOption = DEFAULTS.batch_size,
+    nested: NestedOption = not DEFAULTS.flat,
+    multi_label: MultiLabelOption = DEFAULTS.multi_label,
     kg: Annotated[Path | None, typer.Option(help="A built KG with its teacher: entities get KG ids.")] = None,
+    link_threshold: LinkThresholdOption = DEFAULTS.link_threshold,
     resume: Annotated[bool, typer.Option(help="Continue a killed job in OUT after its last committed shard.")] = False,
     engine: Annotated[str, typer.Option(help="local or ray.")] = "local",
     num_workers: Annotated[int, typer.Option(min=1, help="Ray: model actors.")] = 1,
@@ -34,23 +46,22 @@ def annotate(
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Annotate a collection, streaming, in atomically committed shards (exactly once, even when killed)."""
-    from kogner.annotate.core import AnnotateOptions
     from kogner.annotate.job import job_settings, run_job
 
-    options = AnnotateOptions(labels_or_default(labels, model), threshold, flat=not nested, batch_size=batch_size)
+    options = predict_options(labels, model, threshold=threshold, nested=nested, multi_label=multi_label,
+                              batch_size=batch_size, link_threshold=link_threshold)  # fmt: skip
     settings = job_settings(src, fmt, to, str(model), options, shard_size, str(kg) if kg else None)
-    options = replace(options, labels=settings.labels)  # the {type: text} form the manifest records
     if engine == "ray":
         from kogner.annotate.ray_engine import RayOptions, run_ray
 
         if resume:
             raise KognerError("--resume is for the local engine; a Ray job is rerun into a new folder")
         ray_options = RayOptions(num_workers, gpus_per_worker, cpus_per_worker, address)
-        report = run_ray(settings, options, out, ray_options)
+        report = run_ray(settings, out, ray_options)
     elif engine == "local":
         from kogner.model.api import KoGNER
 
-        report = run_job(KoGNER.from_pretrained(model, kg=kg), settings, options, out, resume=resume)
+        report = run_job(KoGNER.from_pretrained(model, kg=kg), settings, out, resume=resume)
     else:
         raise KognerError(f"unknown --engine {engine!r}; choose local or ray")
     summary = {

@@ -18,7 +18,11 @@ ModelOption = Annotated[str, typer.Option(help="Checkpoint directory.")]
 LabelsOption = Annotated[
     list[str] | None, typer.Option(help="'disease,chemical' or TYPE=text pairs (default: the model's own).")
 ]
-ThresholdOption = Annotated[float, typer.Option(min=0.0, max=1.0)]
+ThresholdOption = Annotated[float, typer.Option(min=0.0, max=1.0, help="Lowest score of an entity.")]
+BatchOption = Annotated[int, typer.Option(min=1, help="Sentences (or windows) per forward pass.")]
+NestedOption = Annotated[bool, typer.Option(help="Allow nested entities.")]
+MultiLabelOption = Annotated[bool, typer.Option(help="Let a span carry several labels.")]
+LinkThresholdOption = Annotated[float, typer.Option(min=0.0, max=1.0, help="Lowest linker score for a KG id.")]
 
 # soft_wrap: a line is never broken at the terminal width, and rich's 80 columns when piped would cut long
 # entity and error lines that scripts read (tables still fit the width)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kogner.cli.common import print_json, print_table, report_repairs
+from kogner.cli.common import BatchOption, ThresholdOption, print_json, print_table, report_repairs
 from kogner.cli.data import TokenizerOpt, _tokenizer
 from kogner.cli.labels import parse_labels
 from kogner.data.corpora import get_corpus
@@ -15,6 +15,7 @@ from kogner.data.formats import read_corpus
 from kogner.data.iob import Corpus
 from kogner.errors import KognerError
 from kogner.evaluate import bootstrap_ci, evaluate_documents, paired_bootstrap, sentence_counts
+from kogner.model.options import DEFAULTS, PredictOptions
 
 
 def evaluate(
@@ -24,7 +25,8 @@ def evaluate(
     dataset: Annotated[str | None, typer.Option(help="Registered corpus as gold (instead of --gold).")] = None,
     split: Annotated[str, typer.Option(help="Split of --dataset.")] = "test",
     labels: Annotated[list[str] | None, typer.Option(help="TYPE=text label texts for --model.")] = None,
-    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Score threshold for --model.")] = 0.5,
+    threshold: ThresholdOption = DEFAULTS.threshold,
+    batch_size: BatchOption = DEFAULTS.batch_size,
     baseline: Annotated[
         Path | None, typer.Option(help="A second prediction file: paired bootstrap of PRED vs BASELINE.")
     ] = None,
@@ -54,7 +56,8 @@ def evaluate(
 
         if not label_map:
             raise KognerError("--model needs label texts: --labels TYPE=text (or a registered --dataset)")
-        predicted = KoGNER.from_pretrained(model).predict_documents(gold_docs.documents, label_map, threshold=threshold)
+        options = PredictOptions(label_map, threshold, batch_size=batch_size)
+        predicted = KoGNER.from_pretrained(model).predict_documents(gold_docs.documents, options)
         pred_docs = Corpus(predicted, [], str(model))
         pred = Path(model)
     else:

@@ -120,8 +120,8 @@ def embed(
     json_out: JsonOpt = False,
 ) -> None:
     """Compute the teacher: textual + GNN + TransR vectors per node and per entity type (cached)."""
+    from kogner.kg.embed import EmbedConfig, embed
     from kogner.kg.gnn import GNNConfig
-    from kogner.kg.teacher import EmbedConfig, embed
     from kogner.kg.transr import TransRConfig
 
     if gnn not in ("rgcn", "transformer"):

@@ -1,8 +1,10 @@
-"""Parsing ``--labels``: comma-separated label texts, or ``TYPE=text`` pairs naming the output types."""
+"""From command-line flags to :class:`PredictOptions`: ``--labels`` (comma-separated label texts, or ``TYPE=text``
+pairs naming the output types, by default the checkpoint's own) and the decision flags every command shares."""
 
 from __future__ import annotations
 
 from kogner.errors import KognerError
+from kogner.model.options import PredictOptions
 
 
 def parse_labels(items: list[str] | None) -> dict[str, str] | list[str]:
@@ -31,3 +33,12 @@ def labels_or_default(items: list[str] | None, model: str) -> dict[str, str] | l
     from kogner.model.checkpoints import checkpoint_labels
 
     return checkpoint_labels(model)
+
+
+def predict_options(labels: list[str] | None, model: str, *, threshold: float, nested: bool = False,
+                    multi_label: bool = False, batch_size: int, link_threshold: float) -> PredictOptions:  # fmt: skip
+    """The options of ``kogner predict`` / ``annotate`` / ``evaluate``, from their shared flags."""
+    return PredictOptions(
+        labels_or_default(labels, model), threshold, flat=not nested, multi_label=multi_label,
+        batch_size=batch_size, link_threshold=link_threshold,
+    )  # fmt: skip

@@ -8,10 +8,22 @@ from typing import Annotated
 
 import typer
 
-from kogner.cli.common import LabelsOption, ModelOption, ThresholdOption, console, err_console, print_json
+from kogner.cli.common import (
+    BatchOption,
+    LabelsOption,
+    LinkThresholdOption,
+    ModelOption,
+    MultiLabelOption,
+    NestedOption,
+    ThresholdOption,
+    console,
+    err_console,
+    print_json,
+)  # fmt: skip
 from kogner.cli.data import TokenizerOpt, _tokenizer
-from kogner.cli.labels import labels_or_default, parse_labels
+from kogner.cli.labels import parse_labels, predict_options
 from kogner.errors import KognerError
+from kogner.model.options import DEFAULTS
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "abstract.txt"
 
@@ -48,8 +60,7 @@ def train(
     overrides = {
         "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "lr_encoder": lr_encoder,
         "lr_heads": lr_heads, "eval_every": eval_every, "max_train_sentences": max_train_sentences,
-        "corpus_exponent": corpus_exponent, "seed": seed, "device": device, "kg": str(kg) if kg else None,
-        "distill_lambda": distill, "augment": augment or None,
+        "corpus_exponent": corpus_exponent, "seed": seed, "device": device, "distill_lambda": distill,
     }  # fmt: skip
     options.update({k: v for k, v in overrides.items() if v is not None})
     options.update(corpora=corpora, output=str(output))
@@ -60,6 +71,10 @@ def train(
         options["labels"] = {c: labels for c in corpora}
     if encoder:
         model_options["encoder"] = encoder
+    if kg:  # the KG belongs to the model: an augmented model needs it at inference too
+        model_options["kg"] = str(kg)
+    if augment:
+        model_options["augment"] = True
     trainer = Trainer(TrainConfig.from_dict(options), ModelConfig.from_dict(model_options))
     state = trainer.fit(resume=resume)
     err_console.print(f"best devel F1 {state.best_f1:.4f} at step {state.best_step}; model in {output / 'best'}")
@@ -70,32 +85,29 @@ def predict(
     dst: Annotated[Path, typer.Argument(help="Output file; format from its name or --to.")],
     model: ModelOption,
     labels: LabelsOption = None,
-    threshold: ThresholdOption = 0.5,
+    threshold: ThresholdOption = DEFAULTS.threshold,
     to: Annotated[str | None, typer.Option(help="Output format.")] = None,
     fmt: Annotated[str | None, typer.Option("--from", help="Input format.")] = None,
     tokenizer: TokenizerOpt = None,
-    batch_size: Annotated[int, typer.Option(min=1)] = 32,
-    nested: Annotated[bool, typer.Option(help="Allow nested entities.")] = False,
+    batch_size: BatchOption = DEFAULTS.batch_size,
+    nested: NestedOption = not DEFAULTS.flat,
+    multi_label: MultiLabelOption = DEFAULTS.multi_label,
     kg: Annotated[Path | None, typer.Option(help="A built KG with its teacher: entities get KG ids.")] = None,
-    link_threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Lowest linker score for a KG id.")] = 0.8,
+    link_threshold: LinkThresholdOption = DEFAULTS.link_threshold,
 ) -> None:
     """Annotate a file with a trained model (long documents are windowed, never truncated)."""
     from kogner.data.formats import read_corpus, write_corpus
     from kogner.data.tokenize import text_to_document
     from kogner.model.api import KoGNER
 
-    label_spec = labels_or_default(labels, model)
+    options = predict_options(labels, model, threshold=threshold, nested=nested, multi_label=multi_label,
+                              batch_size=batch_size, link_threshold=link_threshold)  # fmt: skip
     if src.suffix == ".txt" and fmt is None:
         text = src.read_text(encoding="utf-8")
         documents = [text_to_document(src.stem, text, _tokenizer(tokenizer) or "word")]
     else:
         documents = read_corpus(src, fmt, tokenizer=_tokenizer(tokenizer)).documents
-    kogner = KoGNER.from_pretrained(model, kg=kg)
-    if kogner.knowledge is not None:
-        kogner.knowledge.link_threshold = link_threshold
-    predicted = kogner.predict_documents(
-        documents, label_spec, threshold=threshold, batch_size=batch_size, flat=not nested
-    )
+    predicted = KoGNER.from_pretrained(model, kg=kg).predict_documents(documents, options)
     dropped = write_corpus(predicted, dst, to)
     n = sum(len(s.entities) for d in predicted for s in d.sentences)
     err_console.print(f"wrote {dst}: {len(predicted)} documents, {n - dropped} entities")

@@ -3,7 +3,7 @@
 from kogner.data.corpora import CORPORA, DATA_ENV, CorpusInfo, data_root, get_corpus
 from kogner.data.formats import FORMATS, infer_format, read_corpus, write_corpus
 from kogner.data.iob import Corpus, read_iob, write_iob
-from kogner.data.records import Document, Entity, Passage, Sentence
+from kogner.data.records import Document, Entity, Mention, Passage, Sentence
 from kogner.data.stats import CorpusStats, corpus_stats
 from kogner.data.tokenize import build_document, split_sentences, text_to_document, tokenize
 
@@ -16,6 +16,7 @@ __all__ = [
     "CorpusStats",
     "Document",
     "Entity",
+    "Mention",
     "Passage",
     "Sentence",
     "build_document",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,24 @@ class Entity:
     def __post_init__(self) -> None:
         if not 0 <= self.start < self.end:
             raise ValueError(f"empty or negative entity span [{self.start}, {self.end})")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """An entity located by character offsets in its document's text: the one record that every output
+    (Python API, JSONL, REST, spaCy) is written from."""
+
+    start: int
+    end: int
+    text: str
+    label: str
+    score: float | None = None
+    kg_id: str | None = None
+    kg_name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: absent extras (score, KG id and name) are left out rather than written as null."""
+        return {f: getattr(self, f) for f in self.__slots__ if getattr(self, f) is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +111,13 @@ class Document:
     def tokens(self) -> list[str]:
         return [tok for sent in self.sentences for tok in sent.tokens]
 
-    def mentions(self) -> Iterator[tuple[int, int, str]]:
-        """``(char_start, char_end, label)`` of every entity in document coordinates."""
+    def mentions(self) -> Iterator[Mention]:
+        """Every entity as a :class:`Mention`, in document character offsets, in sentence order."""
         for sent in self.sentences:
             for ent in sent.entities:
                 start, end = sent.char_span(ent)
-                yield sent.offset + start, sent.offset + end, ent.label
+                start, end = sent.offset + start, sent.offset + end
+                yield Mention(start, end, self.text[start:end], ent.label, ent.score, ent.kg_id, ent.kg_name)
 
     def with_sentences(self, sentences: Iterable[Sentence]) -> Document:
         return replace(self, sentences=tuple(sentences))

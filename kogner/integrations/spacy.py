@@ -23,7 +23,10 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from kogner.annotate.core import AnnotateOptions, annotate_texts, entity_records
+from kogner.annotate.core import annotate_texts
+from kogner.data.records import Mention
+from kogner.errors import KognerError
+from kogner.model.options import DEFAULTS, PredictOptions
 
 for _name in ("kg_id", "kg_name"):
     if not Span.has_extension(_name):
@@ -31,11 +34,13 @@ for _name in ("kg_id", "kg_name"):
 
 
 class KognerComponent:
-    def __init__(self, nlp: Language, name: str, model: str, labels: list[str] | dict[str, str], threshold: float,
-                 spans_key: str | None, batch_size: int, kg: str | None) -> None:  # fmt: skip
+    def __init__(self, nlp: Language, name: str, model: str, options: PredictOptions, spans_key: str | None,
+                 kg: str | None) -> None:  # fmt: skip
+        if not options.flat and spans_key is None:
+            raise KognerError("nested entities need a spans_key: doc.ents cannot hold overlapping spans")
         self.name = name
         self.model_path, self.kg = model, kg
-        self.options = AnnotateOptions(labels, threshold, batch_size=batch_size, chunk_docs=1 << 30)
+        self.options = options
         self.spans_key = spans_key  # None: write doc.ents
         self.batch_docs = 64
         self._model, self._pid = None, os.getpid()
@@ -66,21 +71,21 @@ class KognerComponent:
         while batch := list(islice(stream, batch_size or self.batch_docs)):
             found = annotate_texts([d.text for d in batch], self.model, self.options)
             for doc, predicted in zip(batch, found, strict=True):
-                self._set(doc, entity_records(predicted))
+                self._set(doc, list(predicted.mentions()))
                 yield doc
 
-    def _set(self, doc: Doc, entities: list[dict]) -> None:
+    def _set(self, doc: Doc, mentions: list[Mention]) -> None:
         spans, scores, widened = [], [], 0
-        for e in entities:
-            span = doc.char_span(e["start"], e["end"], label=e["label"], alignment_mode="strict")
+        for m in mentions:
+            span = doc.char_span(m.start, m.end, label=m.label, alignment_mode="strict")
             if span is None:
-                span = doc.char_span(e["start"], e["end"], label=e["label"], alignment_mode="expand")
+                span = doc.char_span(m.start, m.end, label=m.label, alignment_mode="expand")
                 widened += 1
             if span is None:  # only whitespace under it: nothing to mark
                 continue
-            span._.kg_id, span._.kg_name = e.get("kg_id"), e.get("kg_name")
+            span._.kg_id, span._.kg_name = m.kg_id, m.kg_name
             spans.append(span)
-            scores.append(e["score"])
+            scores.append(m.score)
         doc.user_data["kogner_widened"] = widened
         if self.spans_key is not None:
             doc.spans[self.spans_key] = spans
@@ -94,12 +99,18 @@ class KognerComponent:
         doc.ents = kept
 
 
-DEFAULT_CONFIG = {"threshold": 0.5, "spans_key": None, "batch_size": 32, "kg": None}
+DEFAULT_CONFIG = {
+    "threshold": DEFAULTS.threshold, "nested": not DEFAULTS.flat, "batch_size": DEFAULTS.batch_size,
+    "link_threshold": DEFAULTS.link_threshold, "spans_key": None, "kg": None,
+}  # fmt: skip
 
 
 def make_kogner(nlp: Language, name: str, model: str, labels: list[str] | dict[str, str], threshold: float,
-                spans_key: str | None, batch_size: int, kg: str | None) -> KognerComponent:  # fmt: skip
-    return KognerComponent(nlp, name, model, labels, threshold, spans_key, batch_size, kg)
+                nested: bool, batch_size: int, link_threshold: float, spans_key: str | None,
+                kg: str | None) -> KognerComponent:  # fmt: skip
+    """The factory: the config's prediction fields become one :class:`PredictOptions`."""
+    options = PredictOptions(labels, threshold, flat=not nested, batch_size=batch_size, link_threshold=link_threshold)
+    return KognerComponent(nlp, name, model, options, spans_key, kg)
 
 
 for _factory in ("kogner", "kogner_v1"):

@@ -1,14 +1,15 @@
 """The student model: config, encoder, span bi-encoder, decoding."""
 
-from kogner.model.api import KoGNER, Prediction, SequenceTooLong
+from kogner.model.api import KoGNER, SequenceTooLong
 from kogner.model.config import DEFAULT_ENCODER, ModelConfig
+from kogner.model.options import PredictOptions
 from kogner.model.student import SpanStudent, StudentOutput, span_loss
 
 __all__ = [
     "DEFAULT_ENCODER",
     "KoGNER",
     "ModelConfig",
-    "Prediction",
+    "PredictOptions",
     "SequenceTooLong",
     "SpanStudent",
     "StudentOutput",

@@ -1,68 +1,38 @@
 """``KoGNER``: load, save and predict in one line each.
 
 model = KoGNER.from_pretrained("runs/ncbi")
-model.predict(["BRCA1 mutations cause breast cancer."], labels=["disease", "gene"])
+model.predict(["BRCA1 mutations cause breast cancer."], ["disease", "gene"], threshold=0.4)
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from kogner.data.records import Document, Entity
+from kogner.data.records import Document, Entity, Mention
 from kogner.data.tokenize import TokenizerName, text_to_document
 from kogner.encoder import encoder_config_dict, load_encoder, load_tokenizer
 from kogner.errors import KognerError
 from kogner.io import atomic_dir
 from kogner.kg.abbreviations import find_abbreviations
 from kogner.kg.graph import default_kg_dir
-from kogner.model.checkpoints import CONFIG, LABELS, WEIGHTS, resolve_checkpoint
+from kogner.model.checkpoints import CONFIG, LABELS, WEIGHTS, merge_labels, resolve_checkpoint
 from kogner.model.collate import collate_words, subword_counts
 from kogner.model.config import ModelConfig
 from kogner.model.decode import Candidate, batch_candidates, greedy_flat, greedy_nested, merge_windows
 from kogner.model.knowledge import Knowledge
+from kogner.model.options import Labels, PredictOptions
 from kogner.model.student import SpanStudent
 from kogner.model.windows import clip_words, plan_windows
-
-Labels = Sequence[str] | Mapping[str, str]  # label texts, or {type: label text}
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """An entity found in raw text: character offsets into that text."""
-
-    start: int
-    end: int
-    text: str
-    label: str
-    score: float
-    kg_id: str | None = None
-    kg_name: str | None = None
-
-    def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 class SequenceTooLong(KognerError):
     """A sentence does not fit the encoder and ``on_overflow="error"`` forbids windows."""
-
-
-def _label_map(labels: Labels) -> dict[str, str]:
-    """{label text: name written on entities}; plain texts name themselves."""
-    if isinstance(labels, Mapping):
-        names: dict[str, str] = {}
-        for name, text in labels.items():
-            if text in names:
-                raise KognerError(f"label text {text!r} is given for two types ({names[text]}, {name})")
-            names[text] = name
-        return names
-    return {text: text for text in labels}
 
 
 class KoGNER:
@@ -90,13 +60,13 @@ class KoGNER:
         """A fresh model: pretrained encoder weights (or random ones from ``config.encoder_config``), new heads."""
         tokenizer = load_tokenizer(config.encoder)
         encoder = load_encoder(config.encoder, config.encoder_config)
-        config.encoder_config = encoder_config_dict(encoder)
+        config = replace(config, encoder_config=encoder_config_dict(encoder))  # a copy: the caller's is unchanged
         label_encoder = label_tokenizer = None
         if not config.shared_label_encoder:
             name = config.label_encoder or config.encoder
             label_tokenizer = load_tokenizer(name)
             label_encoder = load_encoder(name, config.label_encoder_config)
-            config.label_encoder_config = encoder_config_dict(label_encoder)
+            config = replace(config, label_encoder_config=encoder_config_dict(label_encoder))
         return cls(SpanStudent(config, encoder, label_encoder), tokenizer, label_tokenizer)
 
     @classmethod
@@ -202,38 +172,34 @@ class KoGNER:
     def predict_words(
         self,
         sequences: Sequence[Sequence[str]],
-        labels: Sequence[str],
-        threshold: float | Mapping[str, float] = 0.5,
-        flat: bool = True,
-        multi_label: bool = False,
-        batch_size: int = 32,
-        on_overflow: Literal["window", "error"] = "window",
-        max_batch_words: int = 2048,
+        options: PredictOptions | Labels,
         label_vectors: torch.Tensor | None = None,
+        **changes,
     ) -> list[list[Candidate]]:
-        """Entities of pre-tokenized word sequences as ``(start, end, label, score)``; the core of every API."""
-        if on_overflow not in ("window", "error"):
-            raise ValueError(f"on_overflow must be 'window' or 'error', not {on_overflow!r}")
-        labels = list(labels)
+        """Entities of pre-tokenized word sequences as ``(start, end, label text, score)``: the core of every
+        API. ``options`` is a :class:`PredictOptions` or the label texts, ``changes`` its fields."""
+        options = PredictOptions.of(options, **changes)
+        labels = options.texts
         vectors = self.encode_labels(labels) if label_vectors is None else label_vectors
         self.student.eval()
         pieces = []  # (sequence index, first word, words)
         for i, words in enumerate(sequences):
             if words:
                 words, windows = self.plan(words)
-                if len(windows) > 1 and on_overflow == "error":
+                if len(windows) > 1 and options.on_overflow == "error":
                     raise SequenceTooLong(f"sequence {i} needs more than {self.config.max_subwords} subwords")
                 pieces += [(i, s, words[s:e]) for s, e in windows]
         found: list[list[tuple[int, list[Candidate]]]] = [[] for _ in sequences]
         order = sorted(range(len(pieces)), key=lambda j: -len(pieces[j][2]))  # longest first: see _batches
-        for chunk in _batches([pieces[j] for j in order], batch_size, max_batch_words):
+        cuts = options.cuts()
+        for chunk in _batches([pieces[j] for j in order], options.batch_size, options.max_batch_words):
             words = [p[2] for p in chunk]
             batch = collate_words(self.tokenizer, words, self.config.max_subwords).to(self.device)
             probs = torch.sigmoid(self.student(batch, vectors, self._knowledge(words)).logits.float())
-            hits = batch_candidates(probs, [len(w) for w in words], labels, threshold, multi_label)
+            hits = batch_candidates(probs, [len(w) for w in words], labels, cuts, options.multi_label)
             for (i, first, _), cands in zip(chunk, hits, strict=True):
                 found[i].append((first, cands))
-        decode = greedy_flat if flat else greedy_nested
+        decode = greedy_flat if options.flat else greedy_nested
         return [decode(merge_windows(per)) for per in found]
 
     def _knowledge(self, words: Sequence[Sequence[str]]) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -245,12 +211,15 @@ class KoGNER:
         vectors, mask = self.knowledge.tensors([self.knowledge.matches(w) for w in words], max(map(len, words)))
         return vectors.to(self.device), mask.to(self.device)
 
-    def predict_documents(self, documents: Sequence[Document], labels: Labels, **kwargs) -> list[Document]:
-        """Copies of ``documents`` whose sentences carry the predicted entities (named by ``labels``' keys),
+    def predict_documents(
+        self, documents: Sequence[Document], options: PredictOptions | Labels, **changes
+    ) -> list[Document]:
+        """Copies of ``documents`` whose sentences carry the predicted entities (named by the options' types),
         with KG ids when a KG is attached."""
-        names = _label_map(labels)
+        options = PredictOptions.of(options, **changes)
+        names = options.names
         sentences = [s for d in documents for s in d.sentences]
-        results = iter(self.predict_words([s.tokens for s in sentences], list(names), **kwargs))
+        results = iter(self.predict_words([s.tokens for s in sentences], options))
         out = []
         for doc in documents:
             abbreviations = find_abbreviations(doc.text) if self.knowledge else None
@@ -259,8 +228,12 @@ class KoGNER:
                 entities = []
                 for a, b, text, p in next(results):
                     entity = Entity(a, b, names[text], round(p, 6))
-                    if self.knowledge and (link := self.knowledge.link(sent.entity_text(entity), text, abbreviations)):
-                        entity = Entity(a, b, names[text], round(p, 6), *link)
+                    if self.knowledge:
+                        link = self.knowledge.link(
+                            sent.entity_text(entity), text, options.link_threshold, abbreviations
+                        )
+                        if link:
+                            entity = Entity(a, b, names[text], round(p, 6), *link)
                     entities.append(entity)
                 new.append(sent.with_entities(entities))
             out.append(doc.with_sentences(new))
@@ -269,24 +242,22 @@ class KoGNER:
     def predict(
         self,
         texts: str | Sequence[str],
-        labels: Labels,
-        threshold: float | Mapping[str, float] = 0.5,
+        options: PredictOptions | Labels | None = None,
         tokenizer: TokenizerName = "word",
-        **kwargs,
-    ) -> list[list[Prediction]]:
-        """Entities with character offsets for each raw text (long texts are split, never truncated)."""
+        **changes,
+    ) -> list[list[Mention]]:
+        """Entities with character offsets for each raw text (long texts are split, never truncated).
+        ``options`` defaults to the label texts the model was trained with."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         docs = [text_to_document(str(i), t, tokenizer) for i, t in enumerate(texts)]
-        out = []
-        for doc in self.predict_documents(docs, labels, threshold=threshold, **kwargs):
-            preds = []
-            for sent in doc.sentences:
-                for e in sent.entities:
-                    a, b = sent.char_span(e)
-                    a, b = a + sent.offset, b + sent.offset
-                    preds.append(Prediction(a, b, doc.text[a:b], e.label, e.score, e.kg_id, e.kg_name))
-            out.append(preds)
-        return out
+        spec = options if options is not None else self.default_labels()
+        return [list(doc.mentions()) for doc in self.predict_documents(docs, spec, **changes)]
+
+    def default_labels(self) -> dict[str, str]:
+        """{type: label text} of the gold corpora this model was trained on (its ``labels.json``)."""
+        if not self.train_labels:
+            raise KognerError("this model records no training labels; pass the label texts to find")
+        return merge_labels(self.train_labels)
 
 
 def _batches(pieces: list[tuple[int, int, Sequence[str]]], size: int, max_words: int) -> Iterator[list]:

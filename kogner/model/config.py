@@ -36,8 +36,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.window_overlap < self.max_width:
             raise ValueError(f"window_overlap ({self.window_overlap}) must be >= max_width ({self.max_width})")
-        if self.augment and not self.teacher_dim:
-            raise ValueError("augment needs teacher_dim (the size of the KG teacher's vectors)")
+        if self.augment and not (self.teacher_dim or self.kg):
+            raise ValueError("augment needs the KG whose teacher vectors it injects (kg)")
         if self.word_pooling not in ("first", "mean"):
             raise ValueError(f"word_pooling must be 'first' or 'mean', not {self.word_pooling!r}")
 

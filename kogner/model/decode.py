@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -13,18 +13,14 @@ def batch_candidates(
     probs: torch.Tensor,
     n_words: Sequence[int],
     labels: Sequence[str],
-    threshold: float | Mapping[str, float] = 0.5,
+    cuts: Sequence[float],
     multi_label: bool = False,
 ) -> list[list[Candidate]]:
-    """Spans scoring at or above the threshold, per window of a batch ``(B, words, max_width, labels)``; a span
+    """Spans scoring at or above their label's cut, per window of a batch ``(B, words, max_width, labels)``; a span
     ending past its window's ``n_words`` is never one. With ``multi_label=False`` a span keeps only its best
     label. A few tensor operations on the scores' own device, so only the hits cross to the CPU (one sync per
     batch, not one per sentence)."""
-    if isinstance(threshold, Mapping):
-        cut = torch.tensor([threshold.get(label, 0.5) for label in labels], dtype=probs.dtype, device=probs.device)
-    else:
-        cut = torch.full((len(labels),), float(threshold), dtype=probs.dtype, device=probs.device)
-    keep = probs >= cut
+    keep = probs >= torch.tensor(list(cuts), dtype=probs.dtype, device=probs.device)
     if not multi_label:
         keep &= probs >= probs.max(dim=-1, keepdim=True).values
     rows, starts, widths, label_ids = keep.nonzero(as_tuple=True)

@@ -19,12 +19,11 @@ Match = tuple[int, int, int]  # (start word, end word exclusive, node row)
 class Knowledge:
     """A built KG folder with its teacher: ``matches``, ``tensors`` and ``link``."""
 
-    def __init__(self, kg_folder: str | Path, link_threshold: float = 0.8) -> None:
+    def __init__(self, kg_folder: str | Path) -> None:
         self.folder = Path(kg_folder)
         self.teacher = Teacher(kg_folder)
         self.linker = Linker(self.teacher.kg)
         self.matcher = DictionaryMatcher(self.linker)
-        self.link_threshold = link_threshold
 
     @property
     def dim(self) -> int:
@@ -47,9 +46,11 @@ class Knowledge:
                         mask[row, start : min(end, width)] = True
         return vectors, mask
 
-    def link(self, text: str, label: str, abbreviations: dict[str, str] | None = None) -> tuple[str, str] | None:
-        """``(kg_id, kg_name)`` of the best node of the label's KG types, if it scores above the threshold."""
+    def link(
+        self, text: str, label: str, threshold: float, abbreviations: dict[str, str] | None = None
+    ) -> tuple[str, str] | None:
+        """``(kg_id, kg_name)`` of the best node of the label's KG types, if it scores at least ``threshold``."""
         found = self.linker.link(text, kg_types(label), k=1, abbreviations=abbreviations)
-        if found and found[0].score >= self.link_threshold:
+        if found and found[0].score >= threshold:
             return found[0].id, found[0].name
         return None

@@ -23,8 +23,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
+from kogner.data.records import Mention
 from kogner.errors import KognerError
 from kogner.model.api import KoGNER
+from kogner.model.options import DEFAULTS, PredictOptions
 from kogner.serve.batcher import MicroBatcher
 
 TOKEN_ENV = "KOGNER_API_TOKEN"
@@ -39,7 +41,7 @@ class ServeConfig:
     max_labels: int = 128
     max_batch_texts: int = 64
     max_wait_ms: float = 5.0
-    batch_size: int = 32
+    batch_size: int = DEFAULTS.batch_size
     token: str | None = None  # required as "Authorization: Bearer <token>" when set
 
 
@@ -51,36 +53,32 @@ def token_for(host: str) -> str | None:
     return token
 
 
-class Entity(BaseModel):
-    start: int
-    end: int
-    text: str
-    label: str
-    score: float | None
-    kg_id: str | None = None
-    kg_name: str | None = None
-
-
 class AnnotateRequest(BaseModel):
-    """One ``text`` or a list of ``texts``, and the label texts to find."""
+    """One ``text`` or a list of ``texts``, the label texts to find and how to decide (:class:`PredictOptions`:
+    same names, same defaults)."""
 
     text: str | None = None
     texts: list[str] | None = None
-    labels: list[str] = Field(min_length=1, examples=[["disease", "chemical"]])
-    threshold: float = Field(0.5, ge=0.0, le=1.0)
-    flat: bool = True
+    labels: list[str] | dict[str, str] = Field(min_length=1, examples=[["disease", "chemical"]])
+    threshold: float | dict[str, float] = DEFAULTS.threshold
+    flat: bool = DEFAULTS.flat
+    multi_label: bool = DEFAULTS.multi_label
+    link_threshold: float = DEFAULTS.link_threshold
 
     @model_validator(mode="after")
     def _one_input(self) -> AnnotateRequest:
         if (self.text is None) == (self.texts is None):
             raise ValueError("give exactly one of 'text' and 'texts'")
-        if any(not label.strip() for label in self.labels):
-            raise ValueError("labels must be non-empty strings")
         return self
+
+    def options(self, batch_size: int) -> PredictOptions:
+        """The request's prediction options (a :class:`KognerError` names what is wrong)."""
+        return PredictOptions(self.labels, self.threshold, flat=self.flat, multi_label=self.multi_label,
+                              batch_size=batch_size, link_threshold=self.link_threshold)  # fmt: skip
 
 
 class Result(BaseModel):
-    entities: list[Entity]
+    entities: list[Mention]
 
 
 class AnnotateResponse(BaseModel):
@@ -122,7 +120,7 @@ def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) 
             loop.call_soon_threadsafe(_ready, model)
 
         def _ready(model: KoGNER) -> None:
-            batcher = MicroBatcher(model, config.max_batch_texts, config.max_wait_ms, config.batch_size)
+            batcher = MicroBatcher(model, config.max_batch_texts, config.max_wait_ms)
             batcher.start()
             state["batcher"] = batcher
 
@@ -165,7 +163,12 @@ def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) 
         batcher = state["batcher"]
         return batcher.stats.to_dict() if batcher else {}
 
-    @app.post("/v1/annotate", response_model=AnnotateResponse, responses={413: {}, 422: {}, 401: {}, 503: {}})
+    @app.post(
+        "/v1/annotate",
+        response_model=AnnotateResponse,
+        response_model_exclude_none=True,  # as Mention.to_dict(): no null KG ids
+        responses={413: {}, 422: {}, 401: {}, 503: {}},
+    )
     async def annotate(body: AnnotateRequest) -> AnnotateResponse | JSONResponse:
         batcher = state["batcher"]
         if batcher is None:
@@ -178,9 +181,9 @@ def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) 
         if any(len(t) > config.max_text_chars for t in texts):
             return _error(413, f"a text is over {config.max_text_chars} characters")
         try:
-            found = await batcher.submit(texts, list(dict.fromkeys(body.labels)), body.threshold, body.flat)
+            found = await batcher.submit(texts, body.options(config.batch_size))
         except (ValueError, KognerError) as exc:  # this request's input (the others of its batch are served)
             return _error(422, " ".join(str(exc).split()))
-        return AnnotateResponse(results=[Result(entities=[Entity(**e) for e in entities]) for entities in found])
+        return {"results": [{"entities": [m.to_dict() for m in mentions]} for mentions in found]}
 
     return app

@@ -13,14 +13,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from kogner.annotate.core import AnnotateOptions, annotate_texts, entity_records
+from kogner.annotate.core import annotate_texts
+from kogner.data.records import Mention
 from kogner.model.api import KoGNER
+from kogner.model.options import PredictOptions
 
 
 @dataclass
 class _Job:
     texts: list[str]
-    key: tuple  # (labels, threshold, flat): what must be equal to share a forward pass
+    options: PredictOptions  # requests with equal options share a forward pass
     future: asyncio.Future
 
 
@@ -44,7 +46,6 @@ class MicroBatcher:
     model: KoGNER
     max_batch_texts: int = 64
     max_wait_ms: float = 5.0
-    batch_size: int = 32  # sentences per forward pass inside a batch
     stats: BatchStats = field(default_factory=BatchStats)
 
     def __post_init__(self) -> None:
@@ -62,9 +63,10 @@ class MicroBatcher:
             await self._task
         self._executor.shutdown(wait=True)
 
-    async def submit(self, texts: list[str], labels: list[str], threshold: float, flat: bool) -> list[list[dict]]:
+    async def submit(self, texts: list[str], options: PredictOptions) -> list[list[Mention]]:
+        """The mentions of each text, once a batch with this request has run."""
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Job(texts, (tuple(labels), threshold, flat), future))
+        await self._queue.put(_Job(texts, options, future))
         return await future
 
     async def _run(self) -> None:
@@ -98,15 +100,15 @@ class MicroBatcher:
                 await self._serve([job])
 
     async def _serve(self, jobs: list[_Job]) -> None:
-        groups: dict[tuple, list[_Job]] = {}
+        groups: dict[PredictOptions, list[_Job]] = {}
         for job in jobs:
-            groups.setdefault(job.key, []).append(job)
+            groups.setdefault(job.options, []).append(job)
         loop = asyncio.get_running_loop()
-        for key, group in groups.items():
+        for options, group in groups.items():
             texts = [t for job in group for t in job.texts]
             started = time.perf_counter()
             try:
-                results = await loop.run_in_executor(self._executor, self._predict, texts, key)
+                results = await loop.run_in_executor(self._executor, self._predict, texts, options)
             except Exception as exc:  # a failure fails its own request only, never the server or the others
                 if len(group) == 1:
                     if not group[0].future.done():
@@ -127,7 +129,5 @@ class MicroBatcher:
                     job.future.set_result(results[at : at + len(job.texts)])
                 at += len(job.texts)
 
-    def _predict(self, texts: list[str], key: tuple) -> list[list[dict]]:
-        labels, threshold, flat = key
-        options = AnnotateOptions(list(labels), threshold, flat=flat, batch_size=self.batch_size, chunk_docs=1 << 30)
-        return [entity_records(doc) for doc in annotate_texts(texts, self.model, options)]
+    def _predict(self, texts: list[str], options: PredictOptions) -> list[list[Mention]]:
+        return [list(doc.mentions()) for doc in annotate_texts(texts, self.model, options)]

@@ -17,8 +17,10 @@ from kogner.train.batching import CorpusData
 class KGTraining:
     """Per-corpus matches and gold links, and the per-batch tensors the student's KG losses need."""
 
-    def __init__(self, knowledge: Knowledge, corpora: Sequence[CorpusData], max_width: int) -> None:
-        self.knowledge, self.max_width = knowledge, max_width
+    def __init__(
+        self, knowledge: Knowledge, corpora: Sequence[CorpusData], max_width: int, link_threshold: float
+    ) -> None:
+        self.knowledge, self.max_width, self.link_threshold = knowledge, max_width, link_threshold
         self.matches: list[list[list[Match]]] = []
         self.links: list[list[list[Match]]] = []
         for corpus in corpora:
@@ -69,7 +71,7 @@ class KGTraining:
             types = kg_types(corpus.labels.get(label, label)) or kg_types(label)
             found = self.knowledge.linker.link_many([m[3] for m in mentions], types, k=1)
             for (i, start, end, _), cands in zip(mentions, found, strict=True):
-                if cands and cands[0].score >= self.knowledge.link_threshold and end - start <= self.max_width:
+                if cands and cands[0].score >= self.link_threshold and end - start <= self.max_width:
                     out[i].append((start, end, cands[0].node))
         return out
 

@@ -8,7 +8,7 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from kogner.model.api import KoGNER
 from kogner.model.collate import collate_words, span_targets
 from kogner.model.config import ModelConfig
 from kogner.model.knowledge import Knowledge
+from kogner.model.options import DEFAULT_THRESHOLD
 from kogner.model.student import kg_cells, span_loss, supervised_cells
 from kogner.train.batching import (
     CorpusData,
@@ -60,16 +61,18 @@ class TrainConfig:
     kg_holdout: float = 0.0  # share of KG label texts kept out of training (to choose thresholds on them)
     max_train_sentences: int | None = None
     max_devel_sentences: int | None = 500
-    threshold: float = 0.5
+    threshold: float = DEFAULT_THRESHOLD  # devel F1 at the prediction default
     device: str | None = None
-    kg: str | None = None  # a built KG folder with its teacher (kogner kg build + embed)
-    distill_lambda: float = 0.0  # weight of the distillation MSE (0 = off)
-    augment: bool = False  # inject teacher vectors of dictionary-matched mentions
+    distill_lambda: float = 0.0  # weight of the distillation MSE (0 = off; needs ModelConfig.kg)
     link_threshold: float = 0.8  # linker score a gold mention needs to become a distillation target
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         unknown = set(data) - {f.name for f in fields(cls)}
+        if moved := sorted(unknown & {"kg", "augment"}):
+            raise KognerError(
+                f"{', '.join(moved)}: model options now (the KG belongs to the model): put them under 'model'"
+            )
         if unknown:
             raise KognerError(f"unknown training options: {sorted(unknown)}")
         return cls(**data)
@@ -107,15 +110,11 @@ class Trainer:
         self.config = config
         self.out = Path(config.output)
         torch.manual_seed(config.seed)
-        knowledge = None
-        if config.augment or config.distill_lambda > 0:
-            if not config.kg:
-                raise KognerError("distillation and augmentation need a KG with its teacher (--kg FOLDER)")
-            knowledge = Knowledge(config.kg, config.link_threshold)
-            model_config = model_config or ModelConfig()
-            model_config.teacher_dim, model_config.augment = knowledge.dim, config.augment
-            model_config.kg = str(Path(config.kg).resolve())
-        self.model = model or KoGNER.from_config(model_config or ModelConfig())
+        model_config = model.config if model is not None else model_config or ModelConfig()
+        knowledge = self._knowledge(model_config, config.distill_lambda > 0)
+        if knowledge is not None and model is None:  # the KG's folder and vector size, in a copy of the caller's
+            model_config = replace(model_config, kg=str(Path(model_config.kg).resolve()), teacher_dim=knowledge.dim)
+        self.model = model or KoGNER.from_config(model_config)
         self.model.knowledge = knowledge or self.model.knowledge
         device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(device)
@@ -135,7 +134,11 @@ class Trainer:
         self.model.train_labels = {c.name: c.labels for c in self.corpora if c.families is None}
         for corpus in self.corpora:
             corpus.train = window_long_sentences(corpus.train, self.model.windows)
-        self.kg = KGTraining(knowledge, self.corpora, self.model.config.max_width) if knowledge else None
+        self.kg = (
+            KGTraining(knowledge, self.corpora, self.model.config.max_width, config.link_threshold)
+            if knowledge
+            else None
+        )
         student = self.model.student
         encoder_params = [p for n, p in student.named_parameters() if n.startswith(("encoder.", "label_encoder."))]
         head_params = [p for n, p in student.named_parameters() if not n.startswith(("encoder.", "label_encoder."))]
@@ -159,6 +162,21 @@ class Trainer:
         self.total_steps = min(config.max_steps or math.inf, self.steps_per_epoch * config.epochs)
 
     # ---------------------------------------------------------------- checkpoints
+    @staticmethod
+    def _knowledge(model_config: ModelConfig, distill: bool) -> Knowledge | None:
+        """The KG and teacher a run needs (augmentation, distillation), from the one place that names it:
+        ``ModelConfig.kg``."""
+        if not (model_config.augment or distill):
+            return None
+        if not model_config.kg:
+            raise KognerError("distillation and augmentation need a KG with its teacher (--kg FOLDER)")
+        knowledge = Knowledge(model_config.kg)
+        if model_config.teacher_dim and model_config.teacher_dim != knowledge.dim:
+            raise KognerError(
+                f"{model_config.kg}: teacher vectors have {knowledge.dim} dims, the model {model_config.teacher_dim}"
+            )
+        return knowledge
+
     def save_last(self) -> None:
         with atomic_dir(self.out / "last") as tmp:
             self.model.write_files(tmp)
@@ -209,7 +227,7 @@ class Trainer:
         with autocast(model.device):  # every forward, the distillation heads' included
             label_vectors = model.student.label_vectors(**model.tokenize_labels(labels))
             width = batch.word_mask.size(1)
-            knowledge = self.kg.inputs(ci, indices, width, model.device) if self.kg and cfg.augment else None
+            knowledge = self.kg.inputs(ci, indices, width, model.device) if self.kg and model.config.augment else None
             output = model.student(batch, label_vectors, knowledge)
             distill = None
             if self.kg is not None and self.config.distill_lambda > 0:
