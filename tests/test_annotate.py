@@ -177,6 +177,30 @@ def test_every_output_format_reads_back_as_the_same_entities(tiny, tiny_checkpoi
     assert spans == [[(m.start, m.end, m.label) for m in d.mentions()] for d in reference]
 
 
+@pytest.mark.parametrize(
+    ("fmt", "record", "reason"),
+    [
+        ("pubtator", {"id": "PMID|1", "text": "Breast cancer."}, "the id holds '|'"),
+        ("bioc-xml", {"id": "ctrl", "text": "Breast\u0007cancer."}, "U+0007"),
+        ("conll", None, None),  # not an output format of annotate: refused up front, nothing written
+    ],
+)
+def test_a_record_the_output_format_cannot_hold_is_a_reject(tiny, tiny_checkpoint, abstracts, tmp_path, fmt, record,
+                                                           reason):  # fmt: skip
+    src = write_abstracts_jsonl(tmp_path / "in.jsonl", abstracts[:3], bad=False)
+    if record is None:
+        with pytest.raises(KognerError, match="unknown output format"):
+            _job(tiny, tiny_checkpoint, src, tmp_path / "out", output_format=fmt)
+        assert not (tmp_path / "out").exists()
+        return
+    with open(src, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+    report = _job(tiny, tiny_checkpoint, src, tmp_path / "out", output_format=fmt)
+    (reject,) = [json.loads(line) for line in (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()]
+    assert (report.documents, reject["id"]) == (3, record["id"]) and reason in reject["reason"]
+    assert len([d for p in sorted((tmp_path / "out").glob("part-*")) for d in stream_records(p, fmt)]) == 3
+
+
 def test_parquet_pubtator_and_text_folder_inputs_stream_records_and_rejects(abstracts, tmp_path):
     docs = abstracts[:5]
     pq.write_table(pa.table({"id": [d.id for d in docs] + ["empty"], "text": [d.text for d in docs] + [" "]}),

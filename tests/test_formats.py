@@ -9,12 +9,17 @@ import pytest
 from conftest import CORPUS_NAMES
 from kogner.data import infer_format, read_corpus, write_corpus
 from kogner.data.records import Document, Entity, Sentence
+from kogner.data.writable import UnwritableError
 
 ROUND_TRIPS = {"pubtator": ".pubtator", "bioc-xml": ".bioc.xml", "bioc-json": ".bioc.json", "jsonl": ".jsonl"}
 
 
+def spans(doc: Document) -> list[tuple[int, int, str]]:
+    return [(m.start, m.end, m.label) for m in doc.mentions()]
+
+
 def doc_tokens_and_mentions(corpus):
-    return [(d.id, d.tokens, sorted(d.mentions())) for d in corpus.documents]
+    return [(d.id, d.tokens, sorted(spans(d))) for d in corpus.documents]
 
 
 @pytest.mark.parametrize("fmt", ROUND_TRIPS)
@@ -69,7 +74,7 @@ def test_jsonl_reads_raw_text_records(tmp_path):
     corpus = read_corpus(path)
     assert [d.id for d in corpus.documents] == ["p1", "p2"]
     assert corpus.documents[0].text == "BRCA1 and cancer. Cancer of the breast is common."
-    assert list(corpus.documents[1].mentions()) == [(0, 7, "Chemical")]
+    assert spans(corpus.documents[1]) == [(0, 7, "Chemical")]
 
 
 def test_formats_are_inferred_from_file_names():
@@ -104,7 +109,7 @@ def test_pubtator_offsets_count_title_space_abstract(tmp_path):
     path = tmp_path / "ok.pubtator"
     path.write_text(PUBTATOR + "1\t18\t22\tPain\tDisease\t\n")
     doc = read_corpus(path).documents[0]
-    assert list(doc.mentions()) == [(0, 7, "Chemical"), (18, 22, "Disease")]
+    assert spans(doc) == [(0, 7, "Chemical"), (18, 22, "Disease")]
     assert doc.sentences[0].entities[0].kg_id == "D001241"
 
 
@@ -135,9 +140,10 @@ def test_malformed_jsonl_and_bioc(cli, tmp_path, name, content, line, problem):
 def test_writing_is_atomic_and_keeps_the_old_file_on_failure(tmp_path):
     path = tmp_path / "out.pubtator"
     path.write_text("old\n")
+    good = Document.from_sentences("fine", [Sentence.from_tokens(["x"])])
     bad = Document.from_sentences("has|pipe", [Sentence.from_tokens(["x"])])
-    with pytest.raises(ValueError):
-        write_corpus([bad], path)
+    with pytest.raises(UnwritableError, match=r"'has\|pipe' cannot be written as pubtator"):
+        write_corpus([good, bad], path)  # refused after one document was written: the old file stays
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.pubtator"]
 

@@ -30,6 +30,7 @@ from kogner.annotate.core import annotate_each
 from kogner.data.formats import FORMATS, get_format
 from kogner.data.records import Document
 from kogner.data.stream import Item, Rejected, input_format, stream_records
+from kogner.data.writable import UnwritableError, check_document
 from kogner.errors import KognerError
 from kogner.io import atomic_open
 from kogner.model.api import KoGNER
@@ -129,7 +130,7 @@ def run_job(model: KoGNER, settings: JobSettings, out: str | Path, resume: bool 
     bar = tqdm(desc="annotate", unit="doc", total=_count(settings), initial=consumed, disable=disable)
     try:
         for shard in _shards(items, settings.shard_size):
-            done, rejected = _annotate_shard(shard, model, options, settings.input)
+            done, rejected = _annotate_shard(shard, model, options, settings.input, settings.output_format)
             name = f"part-{len(manifest['shards']):05d}{OUTPUT_FORMATS[settings.output_format]}"
             with atomic_open(out / name) as fh:
                 writer(done, fh)
@@ -158,17 +159,28 @@ def run_job(model: KoGNER, settings: JobSettings, out: str | Path, resume: bool 
 
 
 def _annotate_shard(
-    shard: list[Item], model: KoGNER, options: PredictOptions, source: str
+    shard: list[Item], model: KoGNER, options: PredictOptions, source: str, output_format: str
 ) -> tuple[list[Document], list[Rejected]]:
-    """The annotated documents of a shard, and its rejects: unreadable records and documents whose prediction
-    failed (:func:`annotate_each`), in input order."""
+    """The annotated documents of a shard, and its rejects: unreadable records, documents whose prediction
+    failed (:func:`annotate_each`) and documents the output format cannot hold, in input order."""
     docs = [item for item in shard if isinstance(item, Document)]
     results = iter(annotate_each(docs, model, options, source))
     done, rejected = [], []
     for item in shard:
         result = next(results) if isinstance(item, Document) else item
+        if isinstance(result, Document):
+            result = writable_or_reject(result, output_format, source)
         (done if isinstance(result, Document) else rejected).append(result)
     return done, rejected
+
+
+def writable_or_reject(doc: Document, output_format: str, source: str) -> Document | Rejected:
+    """``doc``, or its reject when the output format cannot hold it (a ``|`` in a PubTator id)."""
+    try:
+        check_document(output_format, doc)
+    except UnwritableError as exc:
+        return Rejected(source, 0, f"cannot be written as {output_format}: {exc.problem}", doc.id)
+    return doc
 
 
 def _drop_stale_temporaries(out: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kogner.annotate.core import annotate_each
-from kogner.annotate.job import MANIFEST, MANIFEST_VERSION, REJECTS, JobReport, JobSettings
+from kogner.annotate.job import MANIFEST, MANIFEST_VERSION, REJECTS, JobReport, JobSettings, writable_or_reject
 from kogner.data.jsonl import document_json, parse_json
 from kogner.data.records import Document
 from kogner.data.stream import Rejected, decode_line, from_object
@@ -130,6 +130,7 @@ class Annotator:
             else:
                 docs.append(item)
         for doc in annotate_each(docs, self.model, self.options, str(source)):
+            doc = doc if isinstance(doc, Rejected) else writable_or_reject(doc, "jsonl", str(source))
             if isinstance(doc, Rejected):
                 _append_reject(out, doc)
                 continue

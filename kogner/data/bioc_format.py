@@ -18,6 +18,7 @@ from bioc import biocjson, biocxml
 from kogner.data.iob import Corpus
 from kogner.data.records import Document, Passage
 from kogner.data.tokenize import Mention, TokenizerName, build_document, tokenize
+from kogner.data.writable import check_document
 from kogner.errors import InputError
 
 Flavour = Literal["xml", "json"]
@@ -31,7 +32,7 @@ def _tokenizer_of(documents: list[Document]) -> str | None:
     return None
 
 
-def to_collection(documents: Iterable[Document]) -> bioc.BioCCollection:
+def to_collection(documents: Iterable[Document], flavour: Flavour = "xml") -> bioc.BioCCollection:
     documents = list(documents)
     collection = bioc.BioCCollection()
     collection.source = "kogner"
@@ -39,6 +40,7 @@ def to_collection(documents: Iterable[Document]) -> bioc.BioCCollection:
     if tokenizer:
         collection.infons[TOKENIZER_INFON] = tokenizer
     for doc in documents:
+        check_document(f"bioc-{flavour}", doc)
         bdoc = bioc.BioCDocument()
         bdoc.id = doc.id
         bdoc.infons.update(doc.meta)
@@ -70,7 +72,7 @@ def to_collection(documents: Iterable[Document]) -> bioc.BioCCollection:
 
 
 def write_bioc(documents: Iterable[Document], out: TextIO, flavour: Flavour = "xml") -> int:
-    collection = to_collection(documents)
+    collection = to_collection(documents, flavour)
     out.write(biocxml.dumps(collection) if flavour == "xml" else biocjson.dumps(collection, indent=None))
     return 0
 
@@ -97,10 +99,12 @@ def read_bioc(
         line = getattr(exc, "lineno", None) or (getattr(exc, "position", None) or (0,))[0]
         raise InputError(path, line, f"invalid BioC {flavour.upper()}: {exc}") from None
     tokenizer = tokenizer or collection.infons.get(TOKENIZER_INFON) or "word"
-    return Corpus([_document(path, d, tokenizer) for d in collection.documents], [], str(path))
+    return Corpus([parse_document(path, d, tokenizer) for d in collection.documents], [], str(path))
 
 
-def _document(path: Path, bdoc: bioc.BioCDocument, tokenizer: TokenizerName) -> Document:
+def parse_document(path: Path, bdoc: bioc.BioCDocument, tokenizer: TokenizerName) -> Document:
+    """One BioC document as a document; an :class:`InputError` names the problem. Used by the strict and the
+    streaming reader."""
     chars: list[str] = []
     passages, sentence_spans, mentions = [], [], []
 

@@ -1,4 +1,7 @@
-"""One entry point to read and write every supported format, chosen by name or file extension."""
+"""The format registry: every supported format by name, with its whole-file reader, its writer and its file
+endings, chosen by name or file extension. Each format's per-record parser (``jsonl.parse_record``,
+``pubtator.parse_block``, ``bioc_format.parse_document``) is the one the strict reader here, the tolerant
+streaming reader (:mod:`kogner.data.stream`) and the Ray engine all call."""
 
 from __future__ import annotations
 
@@ -25,8 +28,12 @@ class Format:
     name: str
     read: Callable[..., Corpus]
     write: Callable[[Iterable[Document], TextIO], int]
-    suffixes: tuple[str, ...]
+    suffixes: tuple[str, ...]  # the first is the one written (annotate shards)
     tokenized: bool  # True when the file itself fixes the tokens (no tokenizer involved)
+
+    @property
+    def suffix(self) -> str:
+        return self.suffixes[0]
 
 
 FORMATS: dict[str, Format] = {
@@ -45,7 +52,7 @@ FORMATS: dict[str, Format] = {
             "bioc-xml",
             partial(read_bioc, flavour="xml"),
             partial(write_bioc, flavour="xml"),
-            (".xml", ".bioc.xml", ".bioc"),
+            (".bioc.xml", ".xml", ".bioc"),
             False,
         ),
         Format(

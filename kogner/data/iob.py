@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from kogner.data.records import Document, Entity, Sentence
+from kogner.data.writable import check_document
 from kogner.errors import InputError, Repair
 
 Scheme = Literal["auto", "iob2", "iob1", "iobes"]
@@ -200,6 +201,7 @@ def write_iob(
     docstart = len(documents) > 1 if docstart is None else docstart
     dropped = 0
     for doc in documents:
+        check_document("conll", doc)
         if docstart:
             out.write(f"{DOCSTART}\tO\n\n")
         for sent in doc.sentences:

@@ -18,6 +18,7 @@ from typing import Any, Literal, TextIO
 from kogner.data.iob import Corpus, read_lines
 from kogner.data.records import Document, Entity, Passage, Sentence
 from kogner.data.tokenize import Mention, TokenizerName, build_document, check_unicode
+from kogner.data.writable import check_document
 from kogner.errors import InputError
 
 Unit = Literal["document", "sentence"]
@@ -54,6 +55,7 @@ def document_json(doc: Document) -> dict[str, Any]:
 
 def write_jsonl(documents: Iterable[Document], out: TextIO, unit: Unit = "document") -> int:
     for doc in documents:
+        check_document("jsonl", doc)
         if unit == "document":
             out.write(json.dumps(document_json(doc), ensure_ascii=False) + "\n")
             continue
@@ -97,16 +99,18 @@ def read_jsonl(path: str | Path, tokenizer: TokenizerName = "word", strict: bool
     for doc_id, group in groupby(records, key=lambda r: r[1].get("doc_id")):
         group = list(group)
         if doc_id is None:  # each object is a document
-            documents += [_document(path, number, obj, tokenizer) for number, obj in group]
+            documents += [parse_record(path, number, obj, tokenizer) for number, obj in group]
         else:  # sentence objects regrouped into their document
-            sents = [s for number, obj in group for s in _document(path, number, obj, tokenizer).sentences]
+            sents = [s for number, obj in group for s in parse_record(path, number, obj, tokenizer).sentences]
             documents.append(Document.from_sentences(str(doc_id), sents))
     if not documents:
         raise InputError(path, 0, "file has no records")
     return Corpus(documents, [], str(path))
 
 
-def _document(path: Path, number: int, obj: dict[str, Any], tokenizer: TokenizerName) -> Document:
+def parse_record(path: Path, number: int, obj: dict[str, Any], tokenizer: TokenizerName) -> Document:
+    """Line ``number`` of ``path`` (a parsed JSON object) as a document; an :class:`InputError` names what is
+    wrong. The one JSONL record parser: the strict reader, the streaming reader and the Ray engine use it."""
     doc_id = str(obj.get("id", number))
     entities = obj.get("entities") or []
     if not isinstance(entities, list):

@@ -13,6 +13,7 @@ from typing import TextIO
 from kogner.data.iob import Corpus, read_lines
 from kogner.data.records import Document, Passage
 from kogner.data.tokenize import Mention, TokenizerName, build_document
+from kogner.data.writable import check_document
 from kogner.errors import InputError
 
 
@@ -24,12 +25,14 @@ def read_pubtator(path: str | Path, tokenizer: TokenizerName = "word", strict: b
         if line.strip():
             block.append((number, line))
         elif block:
-            documents.append(_document(path, block, tokenizer))
+            documents.append(parse_block(path, block, tokenizer))
             block = []
     return Corpus(documents, [], str(path))
 
 
-def _document(path: Path, block: list[tuple[int, str]], tokenizer: TokenizerName) -> Document:
+def parse_block(path: Path, block: list[tuple[int, str]], tokenizer: TokenizerName) -> Document:
+    """One PubTator document (its ``(line number, line)`` block) as a document; an :class:`InputError` names
+    the line and the problem. Used by the strict and the streaming reader."""
     parts: dict[str, str] = {}
     doc_id, mentions = None, []
     for number, line in block:
@@ -90,8 +93,7 @@ def _title_cut(doc: Document) -> int:
 
 def write_pubtator(documents: Iterable[Document], out: TextIO) -> int:
     for doc in documents:
-        if "|" in doc.id or "\t" in doc.id:
-            raise ValueError(f"document id {doc.id!r} contains '|' or a tab, which PubTator cannot hold")
+        check_document("pubtator", doc)
         text = doc.text.translate(str.maketrans("\n\r\t", "   "))  # one line each; offsets unchanged
         cut = _title_cut(doc)
         out.write(f"{doc.id}|t|{text[:cut]}\n{doc.id}|a|{text[cut + 1 :]}\n")

@@ -111,7 +111,7 @@ def from_object(path: Path, number: int, obj: object, tokenizer: TokenizerName) 
     doc_id = obj.get("id")
     doc_id = str(doc_id) if doc_id is not None else None
     try:
-        doc = jsonl._document(path, number, obj, tokenizer)
+        doc = jsonl.parse_record(path, number, obj, tokenizer)
     except InputError as exc:
         return Rejected(str(path), number, exc.problem, doc_id)
     if not doc.text.strip():
@@ -137,7 +137,7 @@ def _pubtator(path: Path, tokenizer: TokenizerName) -> Iterator[Item]:
             yield Rejected(str(path), broken[0], broken[1], doc_id)
         else:
             try:
-                yield pubtator._document(path, block, tokenizer)
+                yield pubtator.parse_block(path, block, tokenizer)
             except InputError as exc:
                 yield Rejected(str(path), exc.line or first, exc.problem, doc_id)
         block, broken = [], None
@@ -148,7 +148,7 @@ def _bioc_documents(path: Path, tokenizer: TokenizerName, documents: Iterator) -
     try:
         for count, bdoc in enumerate(documents, 1):  # noqa: B007 - count reports where a broken file stopped
             try:
-                yield bioc_format._document(path, bdoc, tokenizer)
+                yield bioc_format.parse_document(path, bdoc, tokenizer)
             except InputError as exc:
                 yield Rejected(str(path), exc.line, f"document {bdoc.id}: {exc.problem}", bdoc.id)
     except Exception as exc:  # the file itself is broken: everything after this point is unreadable
