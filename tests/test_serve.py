@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -19,6 +20,7 @@ from kogner.annotate import annotate_texts  # noqa: E402
 from kogner.errors import KognerError  # noqa: E402
 from kogner.model import KoGNER, PredictOptions  # noqa: E402
 from kogner.serve.app import ServeConfig, create_app, token_for  # noqa: E402
+from kogner.serve.batcher import MicroBatcher  # noqa: E402
 
 LABELS = ["protein", "cell type"]
 
@@ -156,11 +158,63 @@ def test_a_poison_text_among_30_concurrent_requests_fails_alone(tiny, texts):
     codes = [a.status_code for a in answers]
     assert codes == [200] * 13 + [422] + [200] * 17, codes
     assert "lone surrogate U+D800" in answers[13].json()["detail"]
-    assert stats["isolated"] > 1  # the poison shared a batch with others, which were then served on their own
+    assert stats["requests"] == 30 and stats["requests_per_batch"] > 1  # the others still shared passes
+
+
+def test_a_failing_forward_group_is_rerun_request_by_request(tiny, texts):
+    """A failure inside a shared forward pass (here: the model fails on one text) fails that request alone."""
+
+    class FailsOn:
+        def __init__(self, model, marker):
+            self.model, self.marker = model, marker
+
+        def predict_documents(self, documents, options):
+            if any(self.marker in d.text for d in documents):
+                raise RuntimeError("model failed")
+            return self.model.predict_documents(documents, options)
+
+    async def scenario():
+        batcher = MicroBatcher(FailsOn(tiny, "POISON"), max_wait_ms=100)
+        batcher.start()
+        options = PredictOptions(LABELS)
+        bodies = [[t[:300]] for t in texts[:5]] + [["A POISON text."]]
+        results = await asyncio.gather(*(batcher.submit(b, options) for b in bodies), return_exceptions=True)
+        await batcher.stop()
+        return results, batcher.stats
+
+    results, stats = asyncio.run(scenario())
+    assert [isinstance(r, RuntimeError) for r in results] == [False] * 5 + [True]
+    assert stats.isolated == 6 and all(isinstance(r, list) for r in results[:5])
+
+
+def test_a_short_request_is_answered_while_a_maximal_one_runs(tiny, texts):
+    """Work goes in bounded rounds: a 14-character request sent while a request of 5 x 80k characters runs
+    is answered within 2 s, long before the big one."""
+    srv = Server(create_app(lambda: tiny, ServeConfig(max_body_bytes=600_000, max_text_chars=80_000)))
+    srv.wait_ready()
+    big = {"texts": [(" ".join(texts) * 20)[:80_000]] * 5, "labels": LABELS}
+    times = {}
+
+    def post(name, body):
+        started = time.perf_counter()
+        answer = httpx.post(f"{srv.url}/v1/annotate", json=body, timeout=300)
+        times[name] = (started, time.perf_counter(), answer.status_code)
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            pool.submit(post, "big", big)
+            while not httpx.get(f"{srv.url}/v1/stats").json().get("rounds"):
+                time.sleep(0.01)  # the big request is being worked through
+            pool.submit(post, "small", {"text": "Breast cancer.", "labels": LABELS}).result()
+    finally:
+        srv.stop()
+    (big_start, big_end, big_code), (small_start, small_end, small_code) = times["big"], times["small"]
+    assert (big_code, small_code) == (200, 200)
+    assert small_end - small_start < 2.0 and small_end < big_end, (small_end - small_start, big_end - big_start)
 
 
 def test_shutdown_with_requests_in_flight_loses_none(tiny, texts):
-    srv = Server(create_app(lambda: tiny, ServeConfig(max_batch_texts=2)))
+    srv = Server(create_app(lambda: tiny, ServeConfig(round_words=64)))
     srv.wait_ready()
     with ThreadPoolExecutor(12) as pool:
         futures = [pool.submit(httpx.post, f"{srv.url}/v1/annotate", json={"texts": texts[i : i + 2],

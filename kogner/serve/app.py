@@ -15,7 +15,6 @@ import os
 import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -28,21 +27,10 @@ from kogner.errors import KognerError
 from kogner.model.api import KoGNER
 from kogner.model.options import DEFAULTS, PredictOptions
 from kogner.serve.batcher import MicroBatcher
+from kogner.serve.config import ServeConfig
 
 TOKEN_ENV = "KOGNER_API_TOKEN"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-@dataclass(frozen=True)
-class ServeConfig:
-    max_body_bytes: int = 2_000_000
-    max_text_chars: int = 200_000
-    max_texts: int = 128
-    max_labels: int = 128
-    max_batch_texts: int = 64
-    max_wait_ms: float = 5.0
-    batch_size: int = DEFAULTS.batch_size
-    token: str | None = None  # required as "Authorization: Bearer <token>" when set
 
 
 def token_for(host: str) -> str | None:
@@ -120,7 +108,7 @@ def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) 
             loop.call_soon_threadsafe(_ready, model)
 
         def _ready(model: KoGNER) -> None:
-            batcher = MicroBatcher(model, config.max_batch_texts, config.max_wait_ms)
+            batcher = MicroBatcher(model, config.round_words, config.max_wait_ms)
             batcher.start()
             state["batcher"] = batcher
 
