@@ -57,7 +57,7 @@ def evaluate(
         if not label_map:
             raise KognerError("--model needs label texts: --labels TYPE=text (or a registered --dataset)")
         options = PredictOptions(label_map, threshold, batch_size=batch_size)
-        predicted = KoGNER.from_pretrained(model).predict_documents(gold_docs.documents, options)
+        predicted = KoGNER.from_pretrained(model).predict_documents(gold_docs.documents, options, progress=True)
         pred_docs = Corpus(predicted, [], str(model))
         pred = Path(model)
     else:

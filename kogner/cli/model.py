@@ -107,7 +107,7 @@ def predict(
         documents = [text_to_document(src.stem, text, _tokenizer(tokenizer) or "word")]
     else:
         documents = read_corpus(src, fmt, tokenizer=_tokenizer(tokenizer)).documents
-    predicted = KoGNER.from_pretrained(model, kg=kg).predict_documents(documents, options)
+    predicted = KoGNER.from_pretrained(model, kg=kg).predict_documents(documents, options, progress=True)
     dropped = write_corpus(predicted, dst, to)
     n = sum(len(s.entities) for d in predicted for s in d.sentences)
     err_console.print(f"wrote {dst}: {len(predicted)} documents, {n - dropped} entities")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+from tqdm import tqdm
 
 from kogner.data.records import Document, Entity, Mention
 from kogner.data.tokenize import TokenizerName, text_to_document
@@ -174,10 +175,12 @@ class KoGNER:
         sequences: Sequence[Sequence[str]],
         options: PredictOptions | Labels,
         label_vectors: torch.Tensor | None = None,
+        progress: bool = False,
         **changes,
     ) -> list[list[Candidate]]:
         """Entities of pre-tokenized word sequences as ``(start, end, label text, score)``: the core of every
-        API. ``options`` is a :class:`PredictOptions` or the label texts, ``changes`` its fields."""
+        API. ``options`` is a :class:`PredictOptions` or the label texts, ``changes`` its fields; ``progress``
+        shows a bar on a terminal (the CLI's predict and evaluate)."""
         options = PredictOptions.of(options, **changes)
         labels = options.texts
         vectors = self.encode_labels(labels) if label_vectors is None else label_vectors
@@ -192,6 +195,7 @@ class KoGNER:
         found: list[list[tuple[int, list[Candidate]]]] = [[] for _ in sequences]
         order = sorted(range(len(pieces)), key=lambda j: -len(pieces[j][2]))  # longest first: see _batches
         cuts = options.cuts()
+        bar = tqdm(total=len(pieces), desc="predict", unit="sent", leave=False, disable=None if progress else True)
         for chunk in _batches([pieces[j] for j in order], options.batch_size, options.max_batch_words):
             words = [p[2] for p in chunk]
             batch = collate_words(self.tokenizer, words, self.config.max_subwords).to(self.device)
@@ -199,6 +203,8 @@ class KoGNER:
             hits = batch_candidates(probs, [len(w) for w in words], labels, cuts, options.multi_label)
             for (i, first, _), cands in zip(chunk, hits, strict=True):
                 found[i].append((first, cands))
+            bar.update(len(chunk))
+        bar.close()
         decode = greedy_flat if options.flat else greedy_nested
         return [decode(merge_windows(per)) for per in found]
 
@@ -212,14 +218,14 @@ class KoGNER:
         return vectors.to(self.device), mask.to(self.device)
 
     def predict_documents(
-        self, documents: Sequence[Document], options: PredictOptions | Labels, **changes
+        self, documents: Sequence[Document], options: PredictOptions | Labels, progress: bool = False, **changes
     ) -> list[Document]:
         """Copies of ``documents`` whose sentences carry the predicted entities (named by the options' types),
         with KG ids when a KG is attached."""
         options = PredictOptions.of(options, **changes)
         names = options.names
         sentences = [s for d in documents for s in d.sentences]
-        results = iter(self.predict_words([s.tokens for s in sentences], options))
+        results = iter(self.predict_words([s.tokens for s in sentences], options, progress=progress))
         out = []
         for doc in documents:
             abbreviations = find_abbreviations(doc.text) if self.knowledge else None
