@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from kogner.errors import KognerError
+from kogner.errors import InputError, KognerError
 
 MARKER = ".kogner-dir"  # written into every folder atomic_dir makes: the folders it may later replace
 # content that marks a folder written by kogner before the marker existed (a KG, a teacher, a checkpoint)
@@ -30,10 +30,36 @@ def _owned(folder: Path) -> bool:
     return not any(folder.iterdir()) or any((folder / name).is_file() for name in (MARKER, *LEGACY_MARKERS))
 
 
+def existing(path: str | Path, folder_ok: bool = False) -> Path:
+    """``path`` when it exists as a file (or, with ``folder_ok``, a folder); else an :class:`InputError` that
+    says what it is instead: missing, a dangling or looping symbolic link, a folder."""
+    path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise InputError(path, 0, "a symbolic link that leads nowhere (broken, or a loop)")
+    if not path.exists():
+        raise InputError(path, 0, "no such file or folder" if folder_ok else "no such file")
+    if path.is_dir() and not folder_ok:
+        raise InputError(path, 0, "is a directory, not a file")
+    return path
+
+
+def read_utf8(path: str | Path) -> str:
+    """The text of a UTF-8 file (a BOM is dropped); undecodable bytes are an :class:`InputError` naming the line."""
+    raw = existing(path).read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        hint = "(is it Latin-1? convert it to UTF-8)"
+        raise InputError(path, line, f"invalid UTF-8 at byte {exc.start} {hint}") from None
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is fsynced and renamed onto ``path``."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(path, 0, "is a directory; name a file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

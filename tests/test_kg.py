@@ -122,7 +122,7 @@ def test_a_user_kg_with_a_bom_and_ids_starting_with_hash_keeps_every_node_and_tr
     [
         ("triples.tsv", "head\trelation\ttail\nA\trel\n", "expected 3 tab-separated fields"),
         ("triples.tsv", "head\trelation\ttail\nA\trel\tB\nA\trel\tZ\n", "unknown node id 'Z'"),
-        ("aliases.tsv", "text\tnode\nalpha\tA\n\tB\n", "expected 2 tab-separated fields"),
+        ("aliases.tsv", "text\tnode\nalpha\tA\n\tB\n", "empty text field"),
         (
             "nodes.tsv",
             "id\ttype\tname\nA\tDisease\talpha\nA\tGene\tALPHA1\n",

@@ -96,7 +96,7 @@ def test_label_texts_below_the_minimum_count_are_left_out(cli, tiny_kg, tmp_path
     [
         ("unbuilt", "not a built KG"),
         ("empty", "no text to label"),
-        ("latin1", "cannot read text"),
+        ("latin1", "invalid UTF-8"),
         ("depth", "--depth must be between 0 and 10"),
         ("count", "--min-count must be at least 1"),
         ("missing", "no such file"),

@@ -3,6 +3,8 @@ name (:class:`UnwritableError`), and a refused write leaves nothing behind."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kogner.data import read_corpus, write_corpus
@@ -30,11 +32,7 @@ HOSTILE = {
     "id with a line break": _doc(doc_id="a\nb"),
     "id with a tab": _doc(doc_id="a\tb"),
     "id with spaces and unicode": _doc(doc_id="doc 1 \u00e9\u4e2d"),
-    "type with a line break": _doc(label="Dis\nease"),
-    "type with a tab": _doc(label="Dis\tease"),
-    "empty type": _doc(label=""),
     "type with a pipe and spaces": _doc(label="rare | disease"),
-    "KG id with a tab": _doc(kg="MESH:\tD1"),
     "KG id with a pipe": _doc(kg="a|b"),
     "NUL in the text": _doc(text="Breast cancer\x00 and BRCA1 here."),
     "escape sequence in the text": _doc(text="Breast cancer \x1b[31m and BRCA1."),
@@ -88,6 +86,24 @@ def test_the_refusals_are_the_ones_each_format_needs():
                 refused.setdefault(case, set()).add(fmt)
     assert refused["id with a pipe"] == {"pubtator"}
     assert refused["NUL in the text"] == {"bioc-xml"}
-    assert refused["empty type"] == set(FORMATS)
     assert refused["token with a tab"] >= {"conll"}
     assert "CJK, emoji, combining marks" not in refused and "type with a pipe and spaces" not in refused
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"label": ""}, "non-empty text"),
+        ({"label": "Dis\nease"}, "holds '\\n'"),
+        ({"label": "Dis\tease"}, "holds '\\t'"),
+        ({"label": "\ud800"}, "lone surrogate"),
+        ({"label": "Disease", "kg_id": "MESH:\tD1"}, "KG id"),
+        ({"label": "Disease", "score": "high"}, "score must be a number"),
+        ({"label": "Disease", "score": float("nan")}, "score must be a number"),
+    ],
+)
+def test_an_entity_no_format_could_write_cannot_exist(fields, problem):
+    """Types and KG fields are one-line texts and scores are numbers in every record, so no reader can
+    produce (and no writer ever meets) an entity some format could not hold."""
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        Entity(0, 1, **fields)

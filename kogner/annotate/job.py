@@ -32,7 +32,7 @@ from kogner.data.records import Document
 from kogner.data.stream import Item, Rejected, input_format, stream_records
 from kogner.data.writable import UnwritableError, check_document
 from kogner.errors import KognerError
-from kogner.io import atomic_open
+from kogner.io import atomic_open, existing
 from kogner.model.api import KoGNER
 from kogner.model.options import PredictOptions
 
@@ -75,7 +75,7 @@ class JobReport:
 
 def job_settings(inp: str | Path, fmt: str | None, output_format: str, model: str, options: PredictOptions,
                  shard_size: int, kg: str | None = None) -> JobSettings:  # fmt: skip
-    inp = Path(inp).resolve()
+    inp = existing(inp, folder_ok=True).resolve()
     if output_format not in OUTPUT_FORMATS:
         raise KognerError(f"unknown output format {output_format!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
     if shard_size < 1:

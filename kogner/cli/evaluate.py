@@ -33,7 +33,7 @@ def evaluate(
     gold_format: Annotated[str | None, typer.Option(help="Gold format (default: from the file name).")] = None,
     pred_format: Annotated[str | None, typer.Option(help="Prediction format (default: from the file name).")] = None,
     tokenizer: TokenizerOpt = None,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CI (0 = none).")] = 0,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the 95% CI (0 = none).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     strict: Annotated[bool, typer.Option(help="Refuse repairable defects instead of fixing them.")] = False,

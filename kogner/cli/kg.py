@@ -174,21 +174,19 @@ def _read_texts(spec: str) -> list:
     from kogner.data.formats import read_corpus
     from kogner.data.tokenize import text_to_document
     from kogner.errors import InputError
+    from kogner.io import read_utf8
 
     path = Path(spec)
     if not path.exists() and ":" in spec:
         name, split = spec.rsplit(":", 1)
         path = get_corpus(name).path(split)
     if path.suffix == ".txt":
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(path, 0, f"cannot read text: {exc}") from None
+        text = read_utf8(path)
         documents = [text_to_document(path.stem, text)] if text.strip() else []
     else:
         documents = read_corpus(path).documents
     if not any(s.tokens for d in documents for s in d.sentences):
-        raise InputError(path, 0, "no text to label")
+        raise InputError(path, 0, "no text to label (empty)")
     return documents
 
 

@@ -98,12 +98,13 @@ def predict(
     """Annotate a file with a trained model (long documents are windowed, never truncated)."""
     from kogner.data.formats import read_corpus, write_corpus
     from kogner.data.tokenize import text_to_document
+    from kogner.io import read_utf8
     from kogner.model.api import KoGNER
 
     options = predict_options(labels, model, threshold=threshold, nested=nested, multi_label=multi_label,
                               batch_size=batch_size, link_threshold=link_threshold)  # fmt: skip
     if src.suffix == ".txt" and fmt is None:
-        text = src.read_text(encoding="utf-8")
+        text = read_utf8(src)
         documents = [text_to_document(src.stem, text, _tokenizer(tokenizer) or "word")]
     else:
         documents = read_corpus(src, fmt, tokenizer=_tokenizer(tokenizer)).documents

@@ -113,22 +113,30 @@ def parse_document(path: Path, bdoc: bioc.BioCDocument, tokenizer: TokenizerName
             chars.extend(" " * (offset + len(text) - len(chars)))
         chars[offset : offset + len(text)] = text
 
+    def problem(message: str) -> InputError:
+        return InputError(path, 0, f"document {bdoc.id}: {message}")
+
     for passage in bdoc.passages:
+        offset = _offset(passage.offset, "passage", problem)
+        if passages and passage.text and offset < passages[-1].end:
+            raise problem(f"passage at offset {offset} overlaps the one before it (which ends at {passages[-1].end})")
         if passage.text:
             place(passage.offset, passage.text)
             passages.append(
                 Passage(passage.infons.get("type", "text"), passage.offset, passage.offset + len(passage.text))
             )
         for sent in passage.sentences:
+            _offset(sent.offset, "sentence", problem)
             if sent.text:
                 place(sent.offset, sent.text)
                 sentence_spans.append((sent.offset, sent.offset + len(sent.text)))
         for ann in [*passage.annotations, *(a for s in passage.sentences for a in s.annotations)]:
             if not ann.locations:
                 raise InputError(path, 0, f"document {bdoc.id}: annotation {ann.id} has no location")
-            start = min(loc.offset for loc in ann.locations)
-            end = max(loc.offset + loc.length for loc in ann.locations)
-            score = ann.infons.get("score")
+            offsets = [(_offset(loc.offset, "location", problem), _offset(loc.length, "length", problem))
+                       for loc in ann.locations]  # fmt: skip
+            start, end = min(o for o, _ in offsets), max(o + n for o, n in offsets)
+            score = _score(ann.infons.get("score"), problem)
             mentions.append(
                 (
                     ann,
@@ -137,7 +145,7 @@ def parse_document(path: Path, bdoc: bioc.BioCDocument, tokenizer: TokenizerName
                         end,
                         ann.infons.get("type", "entity"),
                         ann.infons.get("identifier"),
-                        float(score) if score else None,
+                        score,
                     ),
                 )
             )
@@ -167,3 +175,24 @@ def parse_document(path: Path, bdoc: bioc.BioCDocument, tokenizer: TokenizerName
         )
     except ValueError as exc:
         raise InputError(path, 0, str(exc)) from None
+
+
+def _offset(value, what: str, problem) -> int:
+    """A BioC offset or length: a non-negative integer (bioc passes JSON values through as they are)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise problem(f"{what} offset {value!r} is not an integer")
+    if value < 0:
+        raise problem(f"{what} offset {value} is negative")
+    return value
+
+
+def _score(value, problem) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        score = float(value)
+    except (TypeError, ValueError):
+        raise problem(f"score infon {value!r} is not a number") from None
+    if score != score:
+        raise problem("score infon is not a number (NaN)")
+    return score

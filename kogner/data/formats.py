@@ -17,8 +17,8 @@ from kogner.data.jsonl import read_jsonl, write_jsonl
 from kogner.data.pubtator import read_pubtator, write_pubtator
 from kogner.data.records import Document
 from kogner.data.tokenize import TokenizerName
-from kogner.errors import InputError
-from kogner.io import atomic_open
+from kogner.errors import InputError, KognerError
+from kogner.io import atomic_open, existing
 
 FormatName = Literal["conll", "jsonl", "pubtator", "bioc-xml", "bioc-json"]
 
@@ -82,16 +82,14 @@ def get_format(name: str) -> Format:
     try:
         return FORMATS[name]
     except KeyError:
-        raise ValueError(f"unknown format {name!r}; choose one of {', '.join(FORMATS)}") from None
+        raise KognerError(f"unknown format {name!r}; choose one of {', '.join(FORMATS)}") from None
 
 
 def read_corpus(
     path: str | Path, fmt: str | None = None, *, tokenizer: TokenizerName | None = None, strict: bool = False
 ) -> Corpus:
     """Read any supported file; ``tokenizer`` applies to formats that store raw text."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, 0, "no such file")
+    path = existing(path)
     spec = get_format(fmt or infer_format(path))
     if tokenizer is not None or spec.name == "conll":
         return spec.read(path, tokenizer=tokenizer, strict=strict)

@@ -111,7 +111,10 @@ def read_jsonl(path: str | Path, tokenizer: TokenizerName = "word", strict: bool
 def parse_record(path: Path, number: int, obj: dict[str, Any], tokenizer: TokenizerName) -> Document:
     """Line ``number`` of ``path`` (a parsed JSON object) as a document; an :class:`InputError` names what is
     wrong. The one JSONL record parser: the strict reader, the streaming reader and the Ray engine use it."""
-    doc_id = str(obj.get("id", number))
+    doc_id = obj.get("id", number)
+    if isinstance(doc_id, bool) or not isinstance(doc_id, str | int):
+        raise InputError(path, number, f"'id' must be a string or an integer, not {doc_id!r}")
+    doc_id = str(doc_id)
     entities = obj.get("entities") or []
     if not isinstance(entities, list):
         raise InputError(path, number, "'entities' must be a list")
@@ -174,19 +177,11 @@ def _tokenized_document(path: Path, number: int, doc_id: str, obj: dict[str, Any
         start, end = _field(path, number, ent, "start", int), _field(path, number, ent, "end", int)
         if not 0 <= start < end <= len(tokens):
             raise InputError(path, number, f"entity token span {start}-{end} outside 0-{len(tokens)}")
-        ents.append(
-            (
-                start,
-                Entity(
-                    start,
-                    end,
-                    _field(path, number, ent, "label", str),
-                    ent.get("score"),
-                    ent.get("kg_id"),
-                    ent.get("kg_name"),
-                ),
-            )
-        )
+        label = _field(path, number, ent, "label", str)
+        try:
+            ents.append((start, Entity(start, end, label, ent.get("score"), ent.get("kg_id"), ent.get("kg_name"))))
+        except ValueError as exc:
+            raise InputError(path, number, str(exc)) from None
     sentences = []
     for first, last in bounds:
         inside = [

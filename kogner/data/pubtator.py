@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kogner.data.iob import Corpus, read_lines
-from kogner.data.records import Document, Passage
+from kogner.data.records import Document, Passage, check_entity_fields
 from kogner.data.tokenize import Mention, TokenizerName, build_document
 from kogner.data.writable import check_document
 from kogner.errors import InputError
@@ -74,8 +74,15 @@ def parse_block(path: Path, block: list[tuple[int, str]], tokenizer: TokenizerNa
             )
         if surface != surface.strip():
             raise InputError(path, number, f"mention {surface!r} begins or ends with whitespace")
+        try:
+            check_entity_fields(label, None, kg_id)
+        except ValueError as exc:
+            raise InputError(path, number, str(exc)) from None
         checked.append(Mention(start, end, label, kg_id))
-    return build_document(doc_id, text, checked, passages=passages, tokenizer=tokenizer)
+    try:
+        return build_document(doc_id, text, checked, passages=passages, tokenizer=tokenizer)
+    except ValueError as exc:
+        raise InputError(path, block[0][0], str(exc)) from None
 
 
 def _title_cut(doc: Document) -> int:

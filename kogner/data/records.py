@@ -26,6 +26,25 @@ class Entity:
     def __post_init__(self) -> None:
         if not 0 <= self.start < self.end:
             raise ValueError(f"empty or negative entity span [{self.start}, {self.end})")
+        check_entity_fields(self.label, self.score, self.kg_id, self.kg_name)
+
+
+def check_entity_fields(label: object, score: object = None, kg_id: object = None, kg_name: object = None) -> None:
+    """What every entity holds, whatever it was read from: a type that is a non-empty one-line text, a score
+    that is a number, KG fields that are one-line texts. Every format can then write what it reads."""
+    for what, value, required in (("type", label, True), ("KG id", kg_id, False), ("KG name", kg_name, False)):
+        if value is None and not required:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"entity {what} must be a non-empty text, not {value!r}")
+        if bad := next((c for c in value if c in "\t\n\r"), None):
+            raise ValueError(f"entity {what} {value!r} holds {bad!r}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"entity {what} {value!r} is not valid Unicode (a lone surrogate)") from None
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float) or score != score):
+        raise ValueError(f"entity score must be a number, not {score!r}")
 
 
 @dataclass(frozen=True, slots=True)

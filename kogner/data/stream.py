@@ -18,6 +18,7 @@ from kogner.data import bioc_format, jsonl, pubtator
 from kogner.data.records import Document
 from kogner.data.tokenize import TokenizerName, text_to_document
 from kogner.errors import InputError
+from kogner.io import existing
 
 INPUT_FORMATS = ("jsonl", "pubtator", "bioc-xml", "bioc-json", "parquet", "text-dir")
 
@@ -59,9 +60,7 @@ def input_format(path: str | Path, fmt: str | None = None) -> str:
 
 def stream_records(path: str | Path, fmt: str | None = None, tokenizer: TokenizerName = "word") -> Iterator[Item]:
     """Every record of ``path`` in input order, as a :class:`Document` or a :class:`Rejected`."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, 0, "no such file or folder")
+    path = existing(path, folder_ok=True)
     readers = {
         "jsonl": _jsonl,
         "pubtator": _pubtator,

@@ -2,7 +2,8 @@
 
 Every writer checks each document with :func:`check_document` before writing it, so a file is never written
 that its own reader would reject or read differently (an id with ``|`` in PubTator, a tab in an IOB token, a
-NUL byte in BioC XML, an empty entity type that BioC drops). The annotation job calls the same check per
+NUL byte in BioC XML). What no format can hold (an empty or multi-line entity type) an :class:`Entity` refuses
+to hold at all. The annotation job calls the same check per
 document, so one unwritable record becomes a reject instead of failing its shard.
 
 Deliberate, documented normalisations are not refusals: PubTator keeps one line per passage, so line breaks
@@ -38,13 +39,7 @@ def check_document(fmt: str, doc: Document) -> None:
 
 
 def _problems(fmt: str, doc: Document):
-    for sent in doc.sentences:
-        for ent in sent.entities:
-            if not ent.label.strip():
-                yield "an entity has an empty type"
-            for what, value in (("entity type", ent.label), ("KG id", ent.kg_id), ("KG name", ent.kg_name)):
-                if value is not None and (bad := _first(value, LINE_BREAKS)) is not None:
-                    yield f"{what} {value!r} holds {bad!r}"
+    """Entity types and KG fields need no check here: :class:`Entity` only holds one-line texts."""
     if _unencodable(doc.text):
         yield "the text is not valid Unicode (a lone surrogate)"
     if any(not token for sent in doc.sentences for token in sent.tokens):

@@ -226,12 +226,16 @@ def _add_user(builder: GraphBuilder, folder: Path) -> dict[str, str]:
     paths = {name: folder / f"{name}.tsv" for name in ("nodes", "aliases", "triples")}
     if not paths["nodes"].is_file():
         raise KognerError(f"{folder}: a user KG needs nodes.tsv (id, type, name); aliases/triples are optional")
+    nodes = 0
     for number, rec in sources.user_nodes(paths["nodes"]):
+        nodes += 1
         known = builder.index.get(rec.id)
         if known is not None and builder.types[known] != rec.type:  # one id, one type: never merged silently
             problem = f"node {rec.id!r} is a {rec.type} here but already a {builder.types[known]}"
             raise InputError(paths["nodes"], number, problem)
         builder.alias(builder.node(rec.id, rec.type, rec.name, folder.name), rec.name, f"{folder.name}:name")
+    if not nodes:
+        raise InputError(paths["nodes"], 0, "no nodes: give one line per node after the header (id, type, name)")
 
     def row(node: str, path: Path, number: int) -> int:
         if (found := builder.index.get(node)) is None:

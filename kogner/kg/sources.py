@@ -91,9 +91,11 @@ def tsv_rows(path: Path, columns: tuple[str, ...], required: int | None = None) 
         names = [f.strip().lower() for f in fields]
         if number == 1 and len(names) >= required and names[: len(columns)] == list(columns[: len(names)]):
             continue  # a header: the column names (optional trailing columns may be left out)
-        if len(fields) < required or any(not f.strip() for f in fields[:required]):
-            want = "\t".join(columns[:required])
+        if len(fields) < required:
+            want = ", ".join(columns[:required])
             raise InputError(path, number, f"expected {required} tab-separated fields ({want}), got {len(fields)}")
+        if empty := [columns[i] for i, f in enumerate(fields[:required]) if not f.strip()]:
+            raise InputError(path, number, f"empty {', '.join(empty)} field")
         yield number, [f.strip() for f in fields]
 
 

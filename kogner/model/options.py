@@ -15,6 +15,7 @@ from dataclasses import MISSING, dataclass, fields
 from types import SimpleNamespace
 from typing import Any, Literal
 
+from kogner.data.records import check_entity_fields
 from kogner.errors import KognerError
 
 Labels = Sequence[str] | Mapping[str, str]  # label texts, or {entity type: label text}
@@ -111,6 +112,11 @@ def _label_pairs(labels: Labels | Sequence[tuple[str, str]]) -> tuple[tuple[str,
         if len(pair) != 2 or not all(isinstance(x, str) and x.strip() for x in pair):
             raise KognerError(f"a label must be a non-empty text, not {pair[-1] if pair else pair!r}")
         name, text = pair
+        try:
+            check_entity_fields(name)  # the type is written on entities: one line, valid Unicode
+            check_entity_fields(text)
+        except ValueError as exc:
+            raise KognerError(str(exc).replace("entity type", "label")) from None
         if text in seen and seen[text] != name:
             raise KognerError(f"label text {text!r} is given for two types ({seen[text]}, {name})")
         seen[text] = name
