@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kogner.data import build_document, split_sentences, tokenize
-from kogner.data.tokenize import Mention
+from kogner.data.records import Mention
 
 
 @pytest.mark.parametrize("name", ["ncbi-disease", "bc5cdr", "bc2gm"])
@@ -30,7 +30,7 @@ def test_sentence_splitter_keeps_abbreviations_and_initials_together():
 def test_mentions_split_tokens_and_join_sentences_but_are_never_moved():
     text = "We saw BRCA1-linked cancer. It was rare. Type A. Diabetes was common."
     at = text.index("Type A. Diabetes")
-    mentions = [Mention(7, 12, "Gene"), Mention(at, at + 16, "Disease")]  # "BRCA1", "Type A. Diabetes"
+    mentions = [Mention(7, 12, "BRCA1", "Gene"), Mention(at, at + 16, "Type A. Diabetes", "Disease")]
     doc = build_document("d", text, mentions)
     assert [(m.start, m.end, m.label) for m in doc.mentions()] == [(7, 12, "Gene"), (at, at + 16, "Disease")]
     assert doc.sentences[0].tokens[2:5] == ("BRCA1", "-", "linked")

@@ -16,8 +16,8 @@ import bioc
 from bioc import biocjson, biocxml
 
 from kogner.data.iob import Corpus
-from kogner.data.records import Document, Passage
-from kogner.data.tokenize import Mention, TokenizerName, build_document, tokenize
+from kogner.data.records import Document, Mention, Passage
+from kogner.data.tokenize import TokenizerName, build_document, tokenize
 from kogner.data.writable import check_document
 from kogner.errors import InputError
 
@@ -136,38 +136,24 @@ def parse_document(path: Path, bdoc: bioc.BioCDocument, tokenizer: TokenizerName
             offsets = [(_offset(loc.offset, "location", problem), _offset(loc.length, "length", problem))
                        for loc in ann.locations]  # fmt: skip
             start, end = min(o for o, _ in offsets), max(o + n for o, n in offsets)
-            score = _score(ann.infons.get("score"), problem)
-            mentions.append(
-                (
-                    ann,
-                    Mention(
-                        start,
-                        end,
-                        ann.infons.get("type", "entity"),
-                        ann.infons.get("identifier"),
-                        score,
-                    ),
-                )
-            )
+            mentions.append((ann, start, end, _score(ann.infons.get("score"), problem)))
     text = "".join(chars)
-    for ann, m in mentions:
-        if not 0 <= m.start < m.end <= len(text) or text[m.start : m.end].strip() != text[m.start : m.end]:
-            raise InputError(
-                path,
-                0,
-                f"document {bdoc.id}: annotation {ann.id} at {m.start}-{m.end} is outside the text or not trimmed",
-            )
-        if len(ann.locations) == 1 and ann.text and ann.text != text[m.start : m.end]:
-            raise InputError(
-                path,
-                0,
-                f"document {bdoc.id}: annotation {ann.id} text {ann.text!r} differs from {text[m.start : m.end]!r}",
-            )
+    located = []
+    for ann, start, end, score in mentions:
+        if not 0 <= start < end <= len(text) or text[start:end].strip() != text[start:end]:
+            raise problem(f"annotation {ann.id} at {start}-{end} is outside the text or not trimmed")
+        if len(ann.locations) == 1 and ann.text and ann.text != text[start:end]:
+            raise problem(f"annotation {ann.id} text {ann.text!r} differs from {text[start:end]!r}")
+        kind, kg_id = ann.infons.get("type", "entity"), ann.infons.get("identifier")
+        try:
+            located.append(Mention(start, end, text[start:end], kind, score, kg_id))
+        except ValueError as exc:
+            raise problem(f"annotation {ann.id}: {exc}") from None
     try:
         return build_document(
             bdoc.id,
             text,
-            [m for _, m in mentions],
+            located,
             passages=passages,
             sentence_spans=sentence_spans or None,
             tokenizer=tokenizer,

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from kogner.data.iob import Corpus, read_lines
-from kogner.data.records import Document, Entity, Passage, Sentence
-from kogner.data.tokenize import Mention, TokenizerName, build_document, check_unicode
+from kogner.data.records import Document, Entity, Mention, Passage, Sentence
+from kogner.data.tokenize import TokenizerName, build_document, check_unicode
 from kogner.data.writable import check_document
 from kogner.errors import InputError
 
@@ -131,7 +131,7 @@ def parse_record(path: Path, number: int, obj: dict[str, Any], tokenizer: Tokeni
             )
             if not 0 <= start < end <= len(text):
                 raise InputError(path, number, f"entity offsets {start}-{end} outside the text (length {len(text)})")
-            mentions.append(Mention(start, end, label, ent.get("kg_id"), ent.get("score")))
+            mentions.append(Mention(start, end, text[start:end], label, ent.get("score"), ent.get("kg_id")))
         try:
             return build_document(doc_id, text, mentions, passages=passages, tokenizer=tokenizer)
         except ValueError as exc:

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TextIO
 
 from kogner.data.iob import Corpus, read_lines
-from kogner.data.records import Document, Passage, check_entity_fields
-from kogner.data.tokenize import Mention, TokenizerName, build_document
+from kogner.data.records import Document, Mention, Passage, check_entity_fields
+from kogner.data.tokenize import TokenizerName, build_document
 from kogner.data.writable import check_document
 from kogner.errors import InputError
 
@@ -78,7 +78,7 @@ def parse_block(path: Path, block: list[tuple[int, str]], tokenizer: TokenizerNa
             check_entity_fields(label, None, kg_id)
         except ValueError as exc:
             raise InputError(path, number, str(exc)) from None
-        checked.append(Mention(start, end, label, kg_id))
+        checked.append(Mention(start, end, surface, label, None, kg_id))
     try:
         return build_document(doc_id, text, checked, passages=passages, tokenizer=tokenizer)
     except ValueError as exc:

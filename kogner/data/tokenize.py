@@ -11,10 +11,9 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
 
-from kogner.data.records import Document, Entity, Passage, Sentence
+from kogner.data.records import Document, Entity, Mention, Passage, Sentence
 
 TokenizerName = Literal["word", "whitespace"]
 Span = tuple[int, int]
@@ -92,17 +91,6 @@ def _trail(text: str, s: int, e: int) -> int:
     return len(text[s:e]) - len(text[s:e].rstrip())
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
-    """An annotation in document character coordinates, as raw-text formats store it."""
-
-    start: int
-    end: int
-    label: str
-    kg_id: str | None = None
-    score: float | None = None
-
-
 def check_unicode(text: str) -> None:
     """Refuse a text no UTF-8 writer (or tokenizer) can take: a lone surrogate, which JSON escapes such as
     ``"\\ud800"`` let through."""
@@ -150,7 +138,7 @@ def build_document(
             a, b = starts.get(m.start - s_start), ends.get(m.end - s_start)
             if a is None or b is None:  # only whitespace-adjacent edges can miss (e.g. a mention " x")
                 raise ValueError(f"{doc_id}: mention {m.start}-{m.end} does not align with token boundaries")
-            entities.append(Entity(a, b + 1, m.label, m.score, m.kg_id))
+            entities.append(Entity(a, b + 1, m.label, m.score, m.kg_id, m.kg_name))
             m_idx += 1
         if spans:
             sent_text = text[s_start:s_end]
