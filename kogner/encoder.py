@@ -33,10 +33,15 @@ def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
+def encoder_hf_config(config: dict[str, Any]):
+    """The transformers config object of a stored ``encoder_config`` dict."""
+    return AutoConfig.for_model(**config)
+
+
 def load_encoder(name_or_path: str, config: dict[str, Any] | None = None) -> PreTrainedModel:
     """Pretrained weights from ``name_or_path``, or random weights from ``config`` (a transformers config dict)."""
     if config is not None:
-        return AutoModel.from_config(AutoConfig.for_model(**config))
+        return AutoModel.from_config(encoder_hf_config(config))
     path = resolve_encoder(name_or_path)
     try:
         return AutoModel.from_pretrained(path, local_files_only=Path(path).is_dir())

@@ -53,6 +53,7 @@ class JobSettings:
     predict: dict  # PredictOptions.to_dict(): labels, thresholds, decoding, batching, linking
     shard_size: int
     kg: str | None = None
+    backend: str = "torch"  # the encoder's runtime (torch, onnx, onnx-int8): scores differ slightly
     input_bytes: int = 0  # size and mtime detect an input changed between a kill and a resume
     input_mtime_ns: int = 0
 
@@ -74,7 +75,7 @@ class JobReport:
 
 
 def job_settings(inp: str | Path, fmt: str | None, output_format: str, model: str, options: PredictOptions,
-                 shard_size: int, kg: str | None = None) -> JobSettings:  # fmt: skip
+                 shard_size: int, kg: str | None = None, backend: str = "torch") -> JobSettings:  # fmt: skip
     inp = existing(inp, folder_ok=True).resolve()
     if output_format not in OUTPUT_FORMATS:
         raise KognerError(f"unknown output format {output_format!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
@@ -82,7 +83,7 @@ def job_settings(inp: str | Path, fmt: str | None, output_format: str, model: st
         raise KognerError("--shard-size must be at least 1")
     stat = inp.stat() if inp.is_file() else None
     return JobSettings(
-        str(inp), input_format(inp, fmt), output_format, model, options.to_dict(), shard_size, kg,
+        str(inp), input_format(inp, fmt), output_format, model, options.to_dict(), shard_size, kg, backend,
         stat.st_size if stat else 0, stat.st_mtime_ns if stat else 0,
     )  # fmt: skip
 

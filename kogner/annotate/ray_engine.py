@@ -109,7 +109,9 @@ class Annotator:
         torch.set_num_threads(max(1, threads))
         self.settings = JobSettings(**settings)
         device = "cuda" if gpu and torch.cuda.is_available() else "cpu"
-        self.model = KoGNER.from_pretrained(self.settings.model, device=device, kg=self.settings.kg)
+        self.model = KoGNER.from_pretrained(
+            self.settings.model, device=device, kg=self.settings.kg, backend=self.settings.backend
+        )
         self.options = PredictOptions.from_dict(self.settings.predict)
         self.model.encode_labels(self.options.texts)  # the label cache, filled once per actor
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kogner import __version__
-from kogner.cli import data, kg, model
+from kogner.cli import data, export, kg, model
 from kogner.cli.annotate import annotate
 from kogner.cli.common import err_console
 from kogner.cli.evaluate import evaluate
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(kg.app, name="kg")
+app.add_typer(export.app, name="export")
 app.command()(evaluate)
 app.command()(model.train)
 app.command()(model.predict)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from kogner.cli.common import (
+    BackendOption,
     BatchOption,
     LabelsOption,
     LinkThresholdOption,
@@ -37,6 +38,7 @@ def annotate(
     multi_label: MultiLabelOption = DEFAULTS.multi_label,
     kg: Annotated[Path | None, typer.Option(help="A built KG with its teacher: entities get KG ids.")] = None,
     link_threshold: LinkThresholdOption = DEFAULTS.link_threshold,
+    backend: BackendOption = "torch",
     resume: Annotated[bool, typer.Option(help="Continue a killed job in OUT after its last committed shard.")] = False,
     engine: Annotated[str, typer.Option(help="local or ray.")] = "local",
     num_workers: Annotated[int, typer.Option(min=1, help="Ray: model actors.")] = 1,
@@ -50,7 +52,7 @@ def annotate(
 
     options = predict_options(labels, model, threshold=threshold, nested=nested, multi_label=multi_label,
                               batch_size=batch_size, link_threshold=link_threshold)  # fmt: skip
-    settings = job_settings(src, fmt, to, str(model), options, shard_size, str(kg) if kg else None)
+    settings = job_settings(src, fmt, to, str(model), options, shard_size, str(kg) if kg else None, backend)
     if engine == "ray":
         from kogner.annotate.ray_engine import RayOptions, run_ray
 
@@ -61,7 +63,7 @@ def annotate(
     elif engine == "local":
         from kogner.model.api import KoGNER
 
-        report = run_job(KoGNER.from_pretrained(model, kg=kg), settings, out, resume=resume)
+        report = run_job(KoGNER.from_pretrained(model, kg=kg, backend=backend), settings, out, resume=resume)
     else:
         raise KognerError(f"unknown --engine {engine!r}; choose local or ray")
     summary = {

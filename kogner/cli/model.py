@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from kogner.cli.common import (
+    BackendOption,
     BatchOption,
     LabelsOption,
     LinkThresholdOption,
@@ -94,6 +95,7 @@ def predict(
     multi_label: MultiLabelOption = DEFAULTS.multi_label,
     kg: Annotated[Path | None, typer.Option(help="A built KG with its teacher: entities get KG ids.")] = None,
     link_threshold: LinkThresholdOption = DEFAULTS.link_threshold,
+    backend: BackendOption = "torch",
 ) -> None:
     """Annotate a file with a trained model (long documents are windowed, never truncated)."""
     from kogner.data.formats import read_corpus, write_corpus
@@ -108,7 +110,8 @@ def predict(
         documents = [text_to_document(src.stem, text, _tokenizer(tokenizer) or "word")]
     else:
         documents = read_corpus(src, fmt, tokenizer=_tokenizer(tokenizer)).documents
-    predicted = KoGNER.from_pretrained(model, kg=kg).predict_documents(documents, options, progress=True)
+    kogner = KoGNER.from_pretrained(model, kg=kg, backend=backend)
+    predicted = kogner.predict_documents(documents, options, progress=True)
     dropped = write_corpus(predicted, dst, to)
     n = sum(len(s.entities) for d in predicted for s in d.sentences)
     err_console.print(f"wrote {dst}: {len(predicted)} documents, {n - dropped} entities")

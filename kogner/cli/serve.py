@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kogner.cli.common import ModelOption
+from kogner.cli.common import BackendOption, ModelOption
 from kogner.errors import KognerError
 from kogner.serve.config import SERVE_DEFAULTS, ServeConfig
 
@@ -26,6 +26,7 @@ def serve(
     max_texts: Annotated[int, typer.Option(min=1, help="Texts per request.")] = SERVE_DEFAULTS.max_texts,
     max_text_chars: Annotated[int, typer.Option(min=1, help="Characters per text.")] = SERVE_DEFAULTS.max_text_chars,
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when available).")] = None,
+    backend: BackendOption = "torch",
 ) -> None:
     """Serve POST /v1/annotate (micro-batched), /health, /ready and OpenAPI docs at /docs."""
     try:
@@ -35,8 +36,14 @@ def serve(
     except ImportError as exc:
         raise KognerError(f"serving needs the [serve] extra: pip install 'kogner[serve]' ({exc})") from None
     from kogner.model.api import KoGNER
+    from kogner.model.checkpoints import WEIGHTS, resolve_checkpoint
+    from kogner.model.onnx import check_backend, export_file
+
+    check_backend(backend)
+    if backend != "torch":  # before the server starts: the model loads in the background
+        export_file(resolve_checkpoint(model), backend, resolve_checkpoint(model) / WEIGHTS)
 
     config = ServeConfig(max_texts=max_texts, max_text_chars=max_text_chars, round_words=round_words,
                          max_wait_ms=max_wait_ms, token=token_for(host))  # fmt: skip
-    app = create_app(lambda: KoGNER.from_pretrained(model, device=device, kg=kg), config)
+    app = create_app(lambda: KoGNER.from_pretrained(model, device=device, kg=kg, backend=backend), config)
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=30)

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from kogner.data.records import Document, Entity, Mention
 from kogner.data.tokenize import TokenizerName, text_to_document
-from kogner.encoder import encoder_config_dict, load_encoder, load_tokenizer
+from kogner.encoder import encoder_config_dict, encoder_hf_config, load_encoder, load_tokenizer
 from kogner.errors import KognerError
 from kogner.io import atomic_dir
 from kogner.kg.abbreviations import find_abbreviations
@@ -27,6 +27,7 @@ from kogner.model.collate import collate_words, subword_counts
 from kogner.model.config import ModelConfig
 from kogner.model.decode import Candidate, batch_candidates, greedy_flat, greedy_nested, merge_windows
 from kogner.model.knowledge import Knowledge
+from kogner.model.onnx import Backend, check_backend
 from kogner.model.options import Labels, PredictOptions
 from kogner.model.student import SpanStudent
 from kogner.model.windows import clip_words, plan_windows
@@ -72,7 +73,11 @@ class KoGNER:
 
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path, device: str | torch.device | None = None, kg: str | Path | None = None
+        cls,
+        name_or_path: str | Path,
+        device: str | torch.device | None = None,
+        kg: str | Path | None = None,
+        backend: Backend = "torch",
     ) -> KoGNER:
         """Load a kogner checkpoint: a folder, a named model under ``$KOGNER_HOME/models``, or a Hugging Face
         repository when ``$KOGNER_ALLOW_DOWNLOADS=1`` (:func:`resolve_checkpoint`). A new model from an encoder
@@ -80,15 +85,26 @@ class KoGNER:
 
         ``kg`` attaches a built KG folder (entities then carry KG ids); a model trained with augmentation
         needs one and defaults to the folder it was trained with, then to ``$KOGNER_KG``.
+
+        ``backend="onnx"`` or ``"onnx-int8"`` runs the text encoder with ONNX Runtime from the checkpoint's
+        export (``kogner export onnx``); the heads, label cache and decoder are the same.
         """
+        check_backend(backend)
         path = resolve_checkpoint(name_or_path)
         config = ModelConfig.load(path / CONFIG)
         tokenizer = load_tokenizer(str(path))
         label_tokenizer = load_tokenizer(str(path / "label_tokenizer")) if not config.shared_label_encoder else None
-        encoder = load_encoder("", config.encoder_config)
+        state = load_file(path / WEIGHTS)
+        if backend == "torch":
+            encoder = load_encoder("", config.encoder_config)
+        else:
+            from kogner.model.onnx import onnx_encoder
+
+            encoder = onnx_encoder(path, backend, path / WEIGHTS, encoder_hf_config(config.encoder_config))
+            state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
         label_encoder = None if config.shared_label_encoder else load_encoder("", config.label_encoder_config)
         student = SpanStudent(config, encoder, label_encoder)
-        student.load_state_dict(load_file(path / WEIGHTS), strict=True)
+        student.load_state_dict(state, strict=True)
         train_labels = json.loads((path / LABELS).read_text()) if (path / LABELS).is_file() else {}
         model = cls(student, tokenizer, label_tokenizer, train_labels)
         model.student.eval()

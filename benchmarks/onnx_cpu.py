@@ -1,0 +1,125 @@
+"""Prediction speed of the ONNX Runtime backends (fp32, int8) against the torch fp32 student, on CPU.
+
+One process, the three backends of one checkpoint loaded side by side, passes alternating, medians of
+``--repeats``: the 940 NCBI-disease test sentences (pre-tokenized, ``predict_words``) and 200 JNLPBA test
+abstracts as raw text (``predict``). With ``--model`` a trained checkpoint is used and micro F1 on the four
+main test splits is reported per backend; without one the model is a MiniLM student with untrained heads
+(the same compute, so speed only, F1 null).
+
+    python benchmarks/onnx_cpu.py [--model runs/ncbi/best]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from common import provenance, write_results
+
+from kogner.data.corpora import CORPORA, MAIN_CORPORA
+from kogner.data.formats import read_corpus
+from kogner.evaluate import evaluate_documents
+from kogner.model.api import KoGNER
+from kogner.model.checkpoints import WEIGHTS
+from kogner.model.config import ModelConfig
+from kogner.model.onnx import ONNX_DIR, export_encoder
+
+RESULTS = Path(__file__).parent / "results"
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def speeds(models: dict[str, KoGNER], repeats: int) -> dict:
+    ncbi = [s.tokens for s in read_corpus(CORPORA["ncbi-disease"].path("test")).sentences]
+    abstracts = [d.text for d in read_corpus(CORPORA["jnlpba"].path("test")).documents][:200]
+    n_abstract_sentences = sum(len(d.sentences) for d in read_corpus(CORPORA["jnlpba"].path("test")).documents[:200])
+    labels = {"ncbi": list(CORPORA["ncbi-disease"].labels.values()), "jnlpba": list(CORPORA["jnlpba"].labels.values())}
+    for model in models.values():  # warm-up: allocations, label vectors
+        model.predict_words(ncbi[:64], labels["ncbi"])
+    seconds: dict[str, dict[str, list[float]]] = {b: {"ncbi": [], "jnlpba": []} for b in models}
+    for _ in range(repeats):
+        for backend, model in models.items():  # alternating: drift in the machine hits every backend alike
+            seconds[backend]["ncbi"].append(timed(lambda m=model: m.predict_words(ncbi, labels["ncbi"])))
+            seconds[backend]["jnlpba"].append(timed(lambda m=model: m.predict(abstracts, labels["jnlpba"])))
+    out = {}
+    for backend, runs in seconds.items():
+        out[backend] = {
+            "ncbi_sent_per_s": len(ncbi) / statistics.median(runs["ncbi"]),
+            "jnlpba_sent_per_s": n_abstract_sentences / statistics.median(runs["jnlpba"]),
+            "seconds": runs,
+        }
+    return out
+
+
+def f1s(models: dict[str, KoGNER]) -> dict:
+    out: dict[str, dict[str, float]] = {b: {} for b in models}
+    for corpus in MAIN_CORPORA:
+        gold = read_corpus(CORPORA[corpus].path("test")).documents
+        for backend, model in models.items():
+            pred = model.predict_documents(gold, CORPORA[corpus].labels, batch_size=64)
+            out[backend][corpus] = evaluate_documents(gold, pred).micro.f1
+    return out
+
+
+def table(report: dict) -> str:
+    base = report["speed"]["torch"]
+    lines = [
+        f"ONNX Runtime vs torch fp32 on CPU, {report['machine']}, {report['threads']} threads, model: "
+        f"{report['model']}; median of {report['repeats']} alternating passes, ratio against torch in the same "
+        "process. F1: micro, strict, test split.",
+        "",
+        "| backend | NCBI test sentences/s | ratio | JNLPBA abstracts, sentences/s | ratio | "
+        + " | ".join(f"F1 {c}" for c in MAIN_CORPORA)
+        + " |",
+        "|---|---|---|---|---|" + "---|" * len(MAIN_CORPORA),
+    ]
+    for backend, s in report["speed"].items():
+        f1 = report["f1"].get(backend, {}) if report["f1"] else {}
+        cells = " | ".join(f"{100 * f1[c]:.1f}" if c in f1 else "–" for c in MAIN_CORPORA)
+        lines.append(
+            f"| {backend} | {s['ncbi_sent_per_s']:.1f} | {s['ncbi_sent_per_s'] / base['ncbi_sent_per_s']:.2f} | "
+            f"{s['jnlpba_sent_per_s']:.1f} | {s['jnlpba_sent_per_s'] / base['jnlpba_sent_per_s']:.2f} | {cells} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--results", type=Path, default=RESULTS)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model"
+        if args.model:
+            shutil.copytree(args.model, path)
+        else:
+            KoGNER.from_config(ModelConfig()).save_pretrained(path)
+        base = KoGNER.from_pretrained(path)
+        export_encoder(base.student.encoder, base.tokenizer, path / ONNX_DIR, path / WEIGHTS)
+        models = {b: KoGNER.from_pretrained(path, backend=b) for b in BACKENDS}
+        report = {**provenance(), "model": args.model or "all-MiniLM-L6-v2 student, untrained heads",
+                  "threads": args.threads, "repeats": args.repeats, "seed": None}  # fmt: skip
+        report["speed"] = speeds(models, args.repeats)
+        report["f1"] = f1s(models) if args.model else None
+    torch_speed = report["speed"]["torch"]["ncbi_sent_per_s"]
+    report["torch_sent_per_s"] = torch_speed
+    report["onnx_int8_sent_per_s"] = report["speed"]["onnx-int8"]["ncbi_sent_per_s"]
+    report["ratio"] = report["onnx_int8_sent_per_s"] / torch_speed
+    write_results(args.results, "onnx_cpu", report, table(report))
+
+
+if __name__ == "__main__":
+    main()
