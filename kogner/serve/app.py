@@ -89,6 +89,17 @@ def _json_safe(value):
     return value
 
 
+def _over_limits(texts: list[str], body: AnnotateRequest, config: ServeConfig) -> JSONResponse | None:
+    """The error answer of a request over the server's limits, or None."""
+    if len(texts) > config.max_texts:
+        return _error(422, f"at most {config.max_texts} texts per request")
+    if len(body.labels) > config.max_labels:
+        return _error(422, f"at most {config.max_labels} labels per request")
+    if any(len(t) > config.max_text_chars for t in texts):
+        return _error(413, f"a text is over {config.max_text_chars} characters")
+    return None
+
+
 def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) -> FastAPI:
     """The API around the model that ``loader`` returns (called once, in a background thread)."""
     config = config or ServeConfig()
@@ -162,12 +173,8 @@ def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) 
         if batcher is None:
             return _error(503, "model not loaded yet; poll /ready")
         texts = [body.text] if body.text is not None else body.texts
-        if len(texts) > config.max_texts:
-            return _error(422, f"at most {config.max_texts} texts per request")
-        if len(body.labels) > config.max_labels:
-            return _error(422, f"at most {config.max_labels} labels per request")
-        if any(len(t) > config.max_text_chars for t in texts):
-            return _error(413, f"a text is over {config.max_text_chars} characters")
+        if (refused := _over_limits(texts, body, config)) is not None:
+            return refused
         try:
             found = await batcher.submit(texts, body.options(config.batch_size))
         except (ValueError, KognerError) as exc:  # this request's input (the others of its batch are served)
