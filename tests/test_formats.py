@@ -187,3 +187,35 @@ def test_folders_kogner_wrote_are_replaced_whole_and_outputs_follow_the_umask(tm
     assert (tmp_path / "model" / "sub").stat().st_mode & 0o777 == 0o755
     assert (tmp_path / "model" / "sub" / "private").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "out.jsonl").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_bioc_passage_without_sentences_keeps_its_text_and_mentions_beside_one_with_them(tmp_path):
+    path = tmp_path / "mixed.bioc.xml"
+    path.write_text(
+        "<?xml version='1.0' encoding='UTF-8'?>\n<collection><source>x</source><date/><key/><document><id>d1</id>"
+        "<passage><offset>0</offset><text>Breast cancer is common.</text><annotation id='T0'>"
+        "<infon key='type'>Disease</infon><location offset='0' length='13'/><text>Breast cancer</text></annotation>"
+        "</passage><passage><offset>25</offset><sentence><offset>25</offset><text>Pain too.</text></sentence>"
+        "</passage></document></collection>\n"
+    )
+    (doc,) = read_corpus(path).documents
+    assert doc.text == "Breast cancer is common. Pain too." and spans(doc) == [(0, 13, "Disease")]
+    assert [s.text for s in doc.sentences] == ["Breast cancer is common.", "Pain too."]
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_old_file(cli, tmp_path, monkeypatch):
+    import errno
+
+    import kogner.data.formats as formats
+
+    src, dst = tmp_path / "in.tsv", tmp_path / "out.jsonl"
+    src.write_text("BRCA1\tB-Gene\n")
+    dst.write_text("old\n")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(formats, "atomic_open", full)
+    code, _, err = cli("data", "convert", src, dst)
+    assert code == 2 and err.strip() == f"error: {dst}: No space left on device"
+    assert dst.read_text() == "old\n"

@@ -57,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KognerError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
+    except OSError as exc:  # the environment, not a bug: a full disk, a permission, a vanished file
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(f"error: {where}{exc.strerror or exc}", markup=False, highlight=False, soft_wrap=True)
+        return 2
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

@@ -78,7 +78,7 @@ def train(
         model_options["augment"] = True
     trainer = Trainer(TrainConfig.from_dict(options), ModelConfig.from_dict(model_options))
     state = trainer.fit(resume=resume)
-    err_console.print(f"best devel F1 {state.best_f1:.4f} at step {state.best_step}; model in {output / 'best'}")
+    err_console.print(f"best devel F1 {100 * state.best_f1:.1f} at step {state.best_step}; model in {output / 'best'}")
 
 
 def predict(

@@ -17,7 +17,7 @@ from bioc import biocjson, biocxml
 
 from kogner.data.iob import Corpus
 from kogner.data.records import Document, Mention, Passage
-from kogner.data.tokenize import TokenizerName, build_document, tokenize
+from kogner.data.tokenize import TokenizerName, build_document, split_sentences, tokenize
 from kogner.data.writable import check_document
 from kogner.errors import InputError
 
@@ -107,6 +107,7 @@ def parse_document(path: Path, bdoc: bioc.BioCDocument, tokenizer: TokenizerName
     streaming reader."""
     chars: list[str] = []
     passages, sentence_spans, mentions = [], [], []
+    unsplit = []  # passages without <sentence>: split by rule, or their text and mentions would be lost
 
     def place(offset: int, text: str) -> None:
         if len(chars) < offset + len(text):
@@ -125,6 +126,8 @@ def parse_document(path: Path, bdoc: bioc.BioCDocument, tokenizer: TokenizerName
             passages.append(
                 Passage(passage.infons.get("type", "text"), passage.offset, passage.offset + len(passage.text))
             )
+        if passage.text and not passage.sentences:
+            unsplit.append((offset, offset + len(passage.text)))
         for sent in passage.sentences:
             _offset(sent.offset, "sentence", problem)
             if sent.text:
@@ -138,6 +141,8 @@ def parse_document(path: Path, bdoc: bioc.BioCDocument, tokenizer: TokenizerName
             start, end = min(o for o, _ in offsets), max(o + n for o, n in offsets)
             mentions.append((ann, start, end, _score(ann.infons.get("score"), problem)))
     text = "".join(chars)
+    if sentence_spans:  # some passages have sentences, these do not
+        sentence_spans += [span for start, end in unsplit for span in split_sentences(text, start, end)]
     located = []
     for ann, start, end, score in mentions:
         if not 0 <= start < end <= len(text) or text[start:end].strip() != text[start:end]:

@@ -329,8 +329,8 @@ class Trainer:
         else:
             state.evals_without_gain += 1
         self.save_last()
-        shown = ", ".join(f"{name} {100 * f1:.1f}" for name, f1 in scores.items()) or "no devel data"
-        tqdm.write(
-            f"step {state.step}: devel F1 {shown} (best {100 * max(state.best_f1, 0):.1f} at step {state.best_step})"
-        )
+        per_corpus = ", ".join(f"{name} {100 * f1:.1f}" for name, f1 in scores.items() if name != "mean")
+        shown = f"{100 * current:.1f} ({per_corpus})" if current is not None else "- (no devel data)"
+        best = f"best {100 * max(state.best_f1, 0):.1f} at step {state.best_step}"
+        tqdm.write(f"step {state.step}/{int(self.total_steps)}  devel F1 {shown}  {best}")
         return state.evals_without_gain >= self.config.patience
