@@ -41,7 +41,8 @@ def serve(
 
     check_backend(backend)
     if backend != "torch":  # before the server starts: the model loads in the background
-        export_file(resolve_checkpoint(model), backend, resolve_checkpoint(model) / WEIGHTS)
+        path = resolve_checkpoint(model)
+        export_file(path, backend, path / WEIGHTS)
 
     config = ServeConfig(max_texts=max_texts, max_text_chars=max_text_chars, round_words=round_words,
                          max_wait_ms=max_wait_ms, token=token_for(host))  # fmt: skip

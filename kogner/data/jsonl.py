@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from kogner.data.iob import Corpus, read_lines
-from kogner.data.records import Document, Entity, Mention, Passage, Sentence
-from kogner.data.tokenize import TokenizerName, build_document, check_unicode
+from kogner.data.records import Document, Entity, Mention, Passage, Sentence, check_unicode
+from kogner.data.tokenize import TokenizerName, build_document
 from kogner.data.writable import check_document
 from kogner.errors import InputError
 

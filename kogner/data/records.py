@@ -29,6 +29,25 @@ class Entity:
         check_entity_fields(self.label, self.score, self.kg_id, self.kg_name)
 
 
+LINE_BREAKS = "\t\n\r"  # what no one-line field (a type, a KG id, a PubTator id, a CoNLL token) may hold
+
+
+def check_unicode(text: str, what: str = "text") -> None:
+    """Refuse a text no UTF-8 writer (or tokenizer) can take: a lone surrogate, which JSON escapes such as
+    ``"\\ud800"`` let through."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{what} holds a lone surrogate U+{ord(text[exc.start]):04X} at character {exc.start}: not valid Unicode"
+        ) from None
+
+
+def first_of(value: str, chars: str) -> str | None:
+    """The first character of ``value`` that is one of ``chars``, or None."""
+    return next((c for c in value if c in chars), None)
+
+
 def check_entity_fields(label: object, score: object = None, kg_id: object = None, kg_name: object = None) -> None:
     """What every entity holds, whatever it was read from: a type that is a non-empty one-line text, a score
     that is a number, KG fields that are one-line texts. Every format can then write what it reads."""
@@ -37,12 +56,9 @@ def check_entity_fields(label: object, score: object = None, kg_id: object = Non
             continue
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"entity {what} must be a non-empty text, not {value!r}")
-        if bad := next((c for c in value if c in "\t\n\r"), None):
+        if bad := first_of(value, LINE_BREAKS):
             raise ValueError(f"entity {what} {value!r} holds {bad!r}")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(f"entity {what} {value!r} is not valid Unicode (a lone surrogate)") from None
+        check_unicode(value, f"entity {what} {value!r}")
     if score is not None and (isinstance(score, bool) or not isinstance(score, int | float) or score != score):
         raise ValueError(f"entity score must be a number, not {score!r}")
 

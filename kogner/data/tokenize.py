@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
-from kogner.data.records import Document, Entity, Mention, Passage, Sentence
+from kogner.data.records import Document, Entity, Mention, Passage, Sentence, check_unicode
 
 TokenizerName = Literal["word", "whitespace"]
 Span = tuple[int, int]
@@ -89,17 +89,6 @@ def _lead(text: str, s: int, e: int) -> int:
 
 def _trail(text: str, s: int, e: int) -> int:
     return len(text[s:e]) - len(text[s:e].rstrip())
-
-
-def check_unicode(text: str) -> None:
-    """Refuse a text no UTF-8 writer (or tokenizer) can take: a lone surrogate, which JSON escapes such as
-    ``"\\ud800"`` let through."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"text holds a lone surrogate U+{ord(text[exc.start]):04X} at character {exc.start}: not valid Unicode"
-        ) from None
 
 
 def build_document(

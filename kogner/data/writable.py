@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 
-from kogner.data.records import Document
+from kogner.data.records import LINE_BREAKS, Document, check_unicode, first_of
 from kogner.errors import KognerError
 
-LINE_BREAKS = "\t\n\r"
 # XML 1.0 allows tab, newline, carriage return and these ranges; anything else (NUL, other C0 controls,
 # lone surrogates, U+FFFE/U+FFFF) makes an XML file its readers refuse.
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -45,7 +44,7 @@ def _problems(fmt: str, doc: Document):
     if any(not token for sent in doc.sentences for token in sent.tokens):
         yield "a token is empty"
     if fmt == "pubtator":
-        if (bad := _first(doc.id, "|" + LINE_BREAKS)) is not None:
+        if (bad := first_of(doc.id, "|" + LINE_BREAKS)) is not None:
             yield f"the id holds {bad!r}, a PubTator field separator"
     elif fmt == "conll":
         yield from _token_problems(doc)
@@ -66,19 +65,15 @@ def _token_problems(doc: Document):
         for i, token in enumerate(sent.tokens):
             if not token.strip():
                 yield f"token {i} of a sentence is blank"
-            elif (bad := _first(token, LINE_BREAKS)) is not None:
+            elif (bad := first_of(token, LINE_BREAKS)) is not None:
                 yield f"token {token!r} holds {bad!r}"
             elif token == _DOCSTART:
                 yield f"a token is {_DOCSTART}, the document separator"
 
 
-def _first(value: str, chars: str) -> str | None:
-    return next((c for c in value if c in chars), None)
-
-
 def _unencodable(value: str) -> bool:
     try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
+        check_unicode(value)
+    except ValueError:
         return True
     return False

@@ -109,11 +109,11 @@ def _label_pairs(labels: Labels | Sequence[tuple[str, str]]) -> tuple[tuple[str,
         raise KognerError("no labels given: pass at least one label text")
     seen: dict[str, str] = {}
     for pair in pairs:
-        if len(pair) != 2 or not all(isinstance(x, str) and x.strip() for x in pair):
-            raise KognerError(f"a label must be a non-empty text, not {pair[-1] if pair else pair!r}")
+        if len(pair) != 2:
+            raise KognerError(f"a label is a text or a (type, text) pair, not {pair!r}")
         name, text = pair
         try:
-            check_entity_fields(name)  # the type is written on entities: one line, valid Unicode
+            check_entity_fields(name)  # the type is written on entities: a non-empty line of valid Unicode
             check_entity_fields(text)
         except ValueError as exc:
             raise KognerError(str(exc).replace("entity type", "label")) from None
