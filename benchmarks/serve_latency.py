@@ -15,11 +15,7 @@ without needing a trained checkpoint.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -27,6 +23,7 @@ from pathlib import Path
 
 import httpx
 from common import provenance, write_results
+from server import start_server
 
 from kogner.data.corpora import CORPORA
 from kogner.data.formats import read_corpus
@@ -37,31 +34,6 @@ from kogner.serve.config import SERVE_DEFAULTS
 RESULTS = Path(__file__).parent / "results"
 LABELS = ["protein", "cell type"]
 SHORT = "Breast cancer."  # 14 characters
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(model: str, round_words: int, threads: int, max_text_chars: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    command = [sys.executable, "-m", "kogner", "serve", "--model", model, "--port", str(port),
-               "--round-words", str(round_words), "--max-text-chars", str(max_text_chars)]  # fmt: skip
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 300
-    while True:
-        try:
-            if httpx.get(f"{url}/ready").status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            pass
-        if time.time() > deadline or server.poll() is not None:
-            raise SystemExit("server did not become ready")
-        time.sleep(0.2)
 
 
 def measure(url: str, big: list[str], every: float) -> dict:
@@ -132,7 +104,8 @@ def main() -> None:
                   "big_words": sum(len(t.split()) for t in big), "threads": args.threads, "seed": None,
                   "runs": []}  # fmt: skip
         for name, words in (("bounded rounds", args.round_words), ("one request holds the model", 10**9)):
-            server, url = start(model, words, args.threads, args.big_chars)
+            options = ("--round-words", str(words), "--max-text-chars", str(args.big_chars))
+            server, url = start_server(model, args.threads, *options)
             try:
                 run = {"name": name, "round_words": words, **measure(url, big, args.every)}
             finally:

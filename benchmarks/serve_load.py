@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import torch
 from common import provenance, write_results
+from server import start_server
 
 from kogner.annotate.core import annotate_texts
 from kogner.data.corpora import CORPORA
@@ -33,12 +30,6 @@ from kogner.model.options import PredictOptions
 
 RESULTS = Path(__file__).parent / "results"
 LABELS = ["protein", "DNA", "RNA", "cell line", "cell type"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def load(url: str, texts: list[str], concurrency: int) -> dict:
@@ -145,22 +136,8 @@ def main() -> None:
     report["bare_texts_per_s"] = bare(model, texts, args.repeats)
     print("bare", report["bare_texts_per_s"])
     del model
-    port = free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-    server = subprocess.Popen([sys.executable, "-m", "kogner", "serve", "--model", args.model, "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    server, url = start_server(args.model, args.threads)
     try:
-        deadline = time.time() + 300
-        while True:
-            try:
-                if httpx.get(f"{url}/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.time() > deadline or server.poll() is not None:
-                raise SystemExit("server did not become ready")
-            time.sleep(0.2)
         asyncio.run(load(url, texts[:16], 8))  # warm-up
         report["levels"] = [asyncio.run(load(url, texts, c)) for c in (1, 8, 32)]
         for level in report["levels"]:
