@@ -88,6 +88,28 @@ def test_label_overrides_rename_only_a_registered_corpus_own_types():
     assert load_corpus("craft", overrides)[1]["GGP"] == "gene or gene product"
 
 
+def test_one_label_list_given_to_several_files_gives_each_file_only_the_types_it_annotates(root, tmp_path):
+    import pytest
+
+    from kogner.data import Document, write_corpus
+    from kogner.errors import KognerError
+    from kogner.train.batching import read_training_corpus
+
+    labels = {"GGP": "gene or gene product", "Taxon": "organism", "Protein": "protein", "Organism": "organism"}
+    for folder in ("CRAFT", "BioNLP11ID"):
+        sentences = read_corpus(root / "ner" / folder / "train.tsv").sentences[:300]
+        kept = [s.with_entities(e for e in s.entities if e.label in labels) for s in sentences]
+        (tmp_path / folder).mkdir()
+        write_corpus([Document.from_sentences(folder, kept)], tmp_path / folder / "train.tsv")
+    craft = read_training_corpus(str(tmp_path / "CRAFT/train.tsv"), labels, None, None, seed=1)
+    bionlp = read_training_corpus(str(tmp_path / "BioNLP11ID/train.tsv"), labels, None, None, seed=1)
+    assert (craft.name, bionlp.name) == ("CRAFT", "BioNLP11ID")  # not two corpora called "train"
+    assert craft.labels == {"GGP": "gene or gene product", "Taxon": "organism"}
+    assert bionlp.labels == {"Protein": "protein", "Organism": "organism"}  # no "gene or gene product" negative
+    with pytest.raises(KognerError, match=r"CRAFT/train\.tsv: types without a label text: Taxon"):
+        read_training_corpus(str(tmp_path / "CRAFT/train.tsv"), {"GGP": "gene"}, None, None, seed=1)
+
+
 def test_two_types_with_one_label_text_are_refused_not_silently_renamed():
     import pytest
 

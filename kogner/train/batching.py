@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from kogner.data.corpora import CORPORA, get_corpus
+from kogner.data.corpora import CORPORA, SPLITS, get_corpus
 from kogner.data.formats import read_corpus
 from kogner.data.records import Document, Entity, Sentence
 from kogner.errors import KognerError
@@ -55,12 +55,23 @@ def load_corpus(
     if Path(spec).is_file():
         if not labels:
             raise KognerError(f"{spec}: a corpus given as a file needs its label texts (TYPE=text)")
-        return Path(spec).stem, labels, Path(spec)
+        path = Path(spec)  # CRAFT/train.tsv is "CRAFT": three files named train.tsv are three corpora
+        return (path.parent.name if path.stem in SPLITS and path.parent.name else path.stem), labels, path
     info = get_corpus(spec)
     # overrides rename this corpus's own types only: a type it does not have would be supervised as a negative
     # everywhere, and a second type with the same text would make its predictions take the other type's name
     ours = {kind: text for kind, text in (labels or {}).items() if kind in info.labels}
     return info.name, {**info.labels, **ours}, info.path(split)
+
+
+def annotated_labels(path: Path, sentences: list[Sentence], labels: dict[str, str]) -> dict[str, str]:
+    """The label texts of the types ``sentences`` annotate. A corpus claims to annotate its labels on every span,
+    so a label of a type it lacks would teach that all its mentions are not of it (one ``--label`` list given
+    to several files gave BioNLP11ID's proteins "gene or gene product" as a negative)."""
+    present = {e.label for s in sentences for e in s.entities}
+    if missing := sorted(present - set(labels)):
+        raise KognerError(f"{path}: types without a label text: {', '.join(missing)} (pass --label TYPE=text)")
+    return {kind: text for kind, text in labels.items() if kind in present}
 
 
 def subsample(items: list, limit: int | None, seed: int) -> list:
@@ -95,6 +106,7 @@ def read_training_corpus(
         return CorpusData(Path(spec).stem, {t: t for t in families}, subsample(train, max_train, seed), [], families)
     name, label_map, train_path = load_corpus(spec, labels, "train")
     train = read_corpus(train_path).sentences
+    label_map = annotated_labels(train_path, train, label_map)
     if name in CORPORA:
         devel_docs = read_corpus(CORPORA[name].path("devel")).documents
     else:
