@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import resource
 import subprocess
 import sys
 from pathlib import Path
 
-import torch
+from kogner.machine import machine, peak_rss_mib
+
+__all__ = ["commit", "machine", "peak_rss_mib", "provenance", "write_results"]
 
 
 def commit() -> str:
@@ -22,27 +22,6 @@ def commit() -> str:
     sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "--", "kogner"], cwd=root, capture_output=True, text=True)
     return sha + ("+dirty" if dirty.stdout.strip() else "")
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    info = Path("/proc/cpuinfo")
-    if not info.is_file():
-        return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}"
-    names = [line.split(":", 1)[1].strip() for line in info.read_text().splitlines() if line.startswith("model name")]
-    cpu = names[0] if names else cpu
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
-
-
-def peak_rss_mib() -> float:
-    """This process's peak RSS. ``VmHWM`` belongs to the process image, unlike ``ru_maxrss``, which Linux
-    carries over from the parent across fork + exec (a child would report its parent's peak)."""
-    status = Path("/proc/self/status")
-    if status.is_file():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def provenance() -> dict[str, str]:
