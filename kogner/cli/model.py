@@ -20,6 +20,7 @@ from kogner.cli.common import (
     console,
     err_console,
     print_json,
+    print_table,
 )  # fmt: skip
 from kogner.cli.data import TokenizerOpt, _tokenizer
 from kogner.cli.labels import parse_labels, predict_options
@@ -81,6 +82,41 @@ def train(
     err_console.print(f"best devel F1 {100 * state.best_f1:.1f} at step {state.best_step}; model in {output / 'best'}")
 
 
+def pretrain(
+    out: Annotated[
+        Path | None, typer.Option(help="Where the model is installed (default: the named-model cache).")
+    ] = None,
+    run_dir: Annotated[Path, typer.Option(help="Training run: best/, last/, metrics.jsonl, KG labels.")] = Path(
+        "runs/kogner-bio"
+    ),
+    kg: Annotated[Path | None, typer.Option(help="A built KG (default: $KOGNER_KG or ~/.cache/kogner/kg).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Steps (default: the recipe's for the device).")] = None,
+    seed: Annotated[int, typer.Option()] = 1,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda ... (default: cuda if available).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the run in RUN_DIR from its last checkpoint.")] = False,
+) -> None:
+    """Train the general model (every registered corpus + KG-labelled data) and install it as kogner-bio."""
+    import torch
+
+    from kogner.kg.graph import default_kg_dir
+    from kogner.model.checkpoints import GENERAL_MODEL, models_dir
+    from kogner.train.pretrain import pretrain
+    from kogner.train.recipes import general_recipe
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if max_steps is not None and max_steps < 1:
+        raise KognerError(f"--max-steps must be at least 1, not {max_steps}")
+    config = general_recipe(run_dir, run_dir / "kg-labels", device, max_steps, seed)
+    target = out or models_dir() / GENERAL_MODEL
+    card = pretrain(config, kg or default_kg_dir(), target, resume=resume)
+    table = [[s.corpus, f"{100 * s.f1:.1f}"] for s in card.scores]
+    print_table("test F1 (strict)", ["corpus", "F1"], table)
+    err_console.print(
+        f"installed {target} ({card.examples_seen:,} examples, {card.train_seconds / 60:.1f} min); "
+        f"its model card: {target / 'README.md'}"
+    )
+
+
 def predict(
     src: Annotated[Path, typer.Argument(help="Input: any supported format, or a .txt file of raw text.")],
     dst: Annotated[Path, typer.Argument(help="Output file; format from its name or --to.")],
@@ -118,29 +154,24 @@ def predict(
 
 
 def quickstart(
-    output: Annotated[Path, typer.Option(help="Where the default model is trained (reused when present).")] = Path(
+    output: Annotated[Path, typer.Option(help="Where the quick model is trained (reused when present).")] = Path(
         "runs/quickstart"
     ),
     text: Annotated[Path | None, typer.Option(help="Text to annotate (default: the bundled example abstract).")] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
+    max_steps: Annotated[int | None, typer.Option(help="Steps of the quick recipe (default: its own).")] = None,
 ) -> None:
-    """Train a small default model on NCBI-disease + BC5CDR if none exists, then annotate an abstract."""
+    """Annotate an abstract with kogner-bio if installed, else with a quick model trained once (minutes)."""
     from kogner.model.api import KoGNER
-    from kogner.model.config import ModelConfig
-    from kogner.train.trainer import TrainConfig, Trainer
+    from kogner.train.quickstart import DEMO_LABELS, quick_model
 
-    best = output / "best"
-    if not (best / "model.safetensors").is_file():
-        err_console.print(f"no model in {best}: training the default one (about 5 minutes on 2 CPU cores)")
-        options = TrainConfig(
-            corpora=["ncbi-disease", "bc5cdr"], output=str(output), epochs=1, max_steps=900,
-            batch_size=16, eval_every=300, max_devel_sentences=300,
-        )  # fmt: skip
-        Trainer(options, ModelConfig()).fit(resume=True)
-    kogner = KoGNER.from_pretrained(best)
+    if max_steps is not None and max_steps < 1:
+        raise KognerError(f"--max-steps must be at least 1, not {max_steps}")
+    chosen = quick_model(output, max_steps=max_steps, say=err_console.print)
+    err_console.print(f"model: {chosen.path}, {chosen.how}")
+    kogner = KoGNER.from_pretrained(chosen.path)
     content = (text or EXAMPLE).read_text(encoding="utf-8")
-    labels = ["disease", "chemical", "gene or gene product"]
-    found = kogner.predict(content, labels)[0]
+    found = kogner.predict(content, list(DEMO_LABELS))[0]
     if json_out:
         print_json([p.to_dict() for p in found])
         return

@@ -15,6 +15,8 @@ from kogner.errors import KognerError
 
 DATA_ENV = "KOGNER_DATA"
 SPLITS = ("train", "devel", "test")
+# the IOB release these corpora come from states CC BY 4.0 for its materials; the corpora keep their own terms
+MTL_LICENCE = "CC BY 4.0 (MTL-Bioinformatics-2016 release); the original publishers' terms apply"
 
 
 def data_root() -> Path:
@@ -39,6 +41,7 @@ class CorpusInfo:
     folder: str
     labels: dict[str, str]
     description: str
+    licence: str  # as the source states it (../shared/data/README.md); a model card lists it
 
     def path(self, split: str = "test") -> Path:
         if split not in SPLITS:
@@ -50,20 +53,32 @@ CORPORA: dict[str, CorpusInfo] = {
     c.name: c
     for c in (
         CorpusInfo(
-            "ncbi-disease", "NCBI-disease", {"Disease": "disease"}, "NCBI disease corpus (793 PubMed abstracts)"
+            "ncbi-disease",
+            "NCBI-disease",
+            {"Disease": "disease"},
+            "NCBI disease corpus (793 PubMed abstracts)",
+            MTL_LICENCE,
         ),
         CorpusInfo(
             "bc5cdr",
             "BC5CDR",
             {"Chemical": "chemical", "Disease": "disease"},
             "BioCreative V chemical-disease relation corpus",
+            MTL_LICENCE,
         ),
-        CorpusInfo("bc2gm", "BC2GM", {"GENE": "gene or gene product"}, "BioCreative II gene mention corpus"),
+        CorpusInfo(
+            "bc2gm",
+            "BC2GM",
+            {"GENE": "gene or gene product"},
+            "BioCreative II gene mention corpus",
+            MTL_LICENCE,
+        ),
         CorpusInfo(
             "jnlpba",
             "JNLPBA",
             {"protein": "protein", "DNA": "DNA", "RNA": "RNA", "cell_line": "cell line", "cell_type": "cell type"},
             "JNLPBA 2004 shared task (GENIA-derived)",
+            "GENIA Project License for Annotated Corpora",
         ),
         CorpusInfo(
             "craft",
@@ -77,6 +92,7 @@ CORPORA: dict[str, CorpusInfo] = {
                 "GO": "cellular component or biological process",
             },
             "Colorado Richly Annotated Full-Text corpus (67 mouse-genomics articles, ontology types)",
+            "CC BY 3.0 (CRAFT annotations); open-access PMC texts",
         ),
         CorpusInfo(
             "bionlp13pc",
@@ -88,6 +104,7 @@ CORPORA: dict[str, CorpusInfo] = {
                 "Cellular_component": "cellular component",
             },
             "BioNLP Shared Task 2013, Pathway Curation",
+            MTL_LICENCE,
         ),
         CorpusInfo(
             "bionlp11id",
@@ -99,6 +116,7 @@ CORPORA: dict[str, CorpusInfo] = {
                 "Regulon-operon": "regulon or operon",
             },
             "BioNLP Shared Task 2011, Infectious Diseases",
+            MTL_LICENCE,
         ),
     )
 }

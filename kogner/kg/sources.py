@@ -183,3 +183,12 @@ def user_aliases(path: Path) -> Iterator[tuple[int, AliasRecord]]:
 def user_triples(path: Path) -> Iterator[tuple[int, TripleRecord]]:
     for number, (head, relation, tail, *_) in tsv_rows(path, ("head", "relation", "tail")):
         yield number, TripleRecord(head, relation, tail)
+
+
+# each bundled source's licence as its own README states it (../shared/data/README.md); a model card lists them
+LICENCES = {
+    "Hetionet": "CC0 for original content; integrated sources keep their own licences (some CC BY-NC 4.0)",
+    "Disease Ontology": "CC BY 3.0 (content), CC0 (original repository content)",
+    "MeSH 2015": "NLM terms (via the hetio/MeSH repository, CC0)",
+    "Entrez Gene": "public NCBI data (repository CC0)",
+}

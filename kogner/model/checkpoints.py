@@ -16,6 +16,7 @@ from kogner.errors import KognerError
 
 WEIGHTS, CONFIG, LABELS = "model.safetensors", "config.json", "labels.json"
 HOME_ENV, DOWNLOADS_ENV = "KOGNER_HOME", "KOGNER_ALLOW_DOWNLOADS"
+GENERAL_MODEL = "kogner-bio"  # the general model `kogner pretrain` builds into the named-model cache
 
 
 def models_dir() -> Path:
@@ -36,6 +37,10 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         path = models_dir() / name
     if not path.exists() and name in (DEFAULT_ENCODER, f"sentence-transformers/{DEFAULT_ENCODER}"):
         path = Path(resolve_encoder(name))  # the embedded encoder: refused below as a bare encoder
+    if not path.exists() and name == GENERAL_MODEL:
+        raise KognerError(
+            f"{name}: not built in {models_dir()}; build it with `kogner pretrain` (about an hour on 2 CPU cores)"
+        )
     if not path.exists():
         if not downloads_allowed():
             raise KognerError(

@@ -1,4 +1,4 @@
-"""Training data recipes: which gold corpora and which KG-labelled files a run reads.
+"""Training data recipes: which gold corpora and which KG-labelled files a run reads, and for how long.
 
 KG-labelled data is made once per corpus split (``<label_dir>/<corpus>-<split>.jsonl``, by the labeller of
 :mod:`kogner.kg.labelling`) and reused by every run that may see that corpus's text. A leave-one-out run on a
@@ -8,6 +8,7 @@ held-out corpus reads the files of the other corpora only, so no text of the hel
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 from kogner.data.corpora import CORPORA
@@ -16,6 +17,55 @@ from kogner.data.records import Document
 from kogner.evaluate.calibration import unseen_label_documents
 from kogner.kg.graph import KnowledgeGraph
 from kogner.kg.labelling import KGLabeller, LabelSummary, read_label_families, write_labelled
+from kogner.train.trainer import TrainConfig
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How long and how wide a recipe trains on one kind of device."""
+
+    max_steps: int
+    batch_size: int
+    eval_every: int
+
+
+# the general model: every registered gold corpus plus KG-labelled data from their training texts. The CPU
+# schedule is what fits about an hour of 2 cores (README); a GPU trains longer and wider, in bf16 autocast
+GENERAL_SCHEDULES = {"cpu": Schedule(max_steps=1800, batch_size=16, eval_every=600),
+                     "cuda": Schedule(max_steps=8000, batch_size=64, eval_every=1000)}  # fmt: skip
+# the quickstart's short recipe: the four types its demo asks for (disease, chemical, gene or gene product,
+# organism), in about ten minutes of 2 CPU cores
+QUICK_CORPORA = ("ncbi-disease", "bc5cdr", "bc2gm", "craft")
+QUICK_SCHEDULE = Schedule(max_steps=600, batch_size=16, eval_every=300)
+
+
+def general_recipe(
+    output: Path,
+    label_dir: Path,
+    device: str = "cpu",
+    max_steps: int | None = None,
+    seed: int = 1,
+    corpora: tuple[str, ...] | None = None,
+) -> TrainConfig:
+    """The training options of the general model (``kogner pretrain``): ``corpora`` (default: every registered
+    one) and KG-labelled files of their training texts, read from ``label_dir`` (:func:`ensure_kg_labelled`
+    makes them)."""
+    schedule = GENERAL_SCHEDULES["cuda" if device.startswith("cuda") else "cpu"]
+    gold = list(corpora or CORPORA)
+    return TrainConfig(
+        corpora=gold + [str(kg_labelled_path(label_dir, name)) for name in gold], output=str(output),
+        epochs=100, max_steps=max_steps or schedule.max_steps, batch_size=schedule.batch_size,
+        eval_every=schedule.eval_every, corpus_exponent=0.5, max_devel_sentences=300, seed=seed, device=device,
+    )  # fmt: skip
+
+
+def quick_recipe(output: Path, device: str = "cpu") -> TrainConfig:
+    """The quickstart's short training run when no general model is installed."""
+    return TrainConfig(
+        corpora=list(QUICK_CORPORA), output=str(output), epochs=1, max_steps=QUICK_SCHEDULE.max_steps,
+        batch_size=QUICK_SCHEDULE.batch_size, eval_every=QUICK_SCHEDULE.eval_every, corpus_exponent=0.5,
+        max_devel_sentences=200, device=device,
+    )  # fmt: skip
 
 
 def kg_labelled_path(label_dir: Path, corpus: str, split: str = "train") -> Path:

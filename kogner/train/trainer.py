@@ -87,6 +87,7 @@ class TrainState:
     best_step: int = 0
     evals_without_gain: int = 0
     examples_seen: int = 0
+    train_seconds: float = 0.0  # wall time up to the last checkpoint, over every resumed part of the run
 
 
 def autocast(device: torch.device):
@@ -148,6 +149,7 @@ class Trainer:
             weight_decay=config.weight_decay,
         )
         self.state = TrainState()
+        self._clock = (time.perf_counter(), 0.0)  # (start of this fit, train_seconds before it)
         self.steps_per_epoch = len(
             plan_epoch(
                 self.corpora,
@@ -282,6 +284,7 @@ class Trainer:
         self.model.student.train()
         bar = tqdm(total=int(self.total_steps), initial=state.step, desc="training", unit="step", disable=None)
         started, seen_at_start = time.perf_counter(), state.examples_seen
+        self._clock = (started, state.train_seconds)
         stop = state.step >= self.total_steps
         while not stop and state.epoch < cfg.epochs:
             plans = plan_epoch(
@@ -320,6 +323,8 @@ class Trainer:
         """Evaluate, keep the best model, save ``last/``; True when patience is exhausted."""
         state = self.state
         scores = self.evaluate()
+        started, before = self._clock
+        state.train_seconds = before + time.perf_counter() - started
         record.update({f"devel_f1/{k}": v for k, v in scores.items()})
         current = scores.get("mean")
         if current is None or current > state.best_f1:  # without devel data the latest model is the best
