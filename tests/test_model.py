@@ -178,6 +178,17 @@ def test_killed_and_resumed_training_ends_with_the_same_weights(ncbi_slice, tmp_
         assert torch.equal(whole[key], resumed[key]), key
 
 
+def test_resuming_an_early_stopped_run_trains_no_further(tmp_path):
+    config = TrainConfig(
+        corpora=["ncbi-disease"], output=str(tmp_path), epochs=3, batch_size=8, eval_every=1, patience=1,
+        lr_encoder=0.0, lr_heads=0.0, max_train_sentences=16, max_devel_sentences=8,
+    )  # fmt: skip
+    first = Trainer(config, tiny_config()).fit()  # no learning: the second evaluation gains nothing and stops
+    assert first.evals_without_gain == 1 and first.step == 2
+    again = Trainer(config, tiny_config()).fit(resume=True)
+    assert again.step == first.step
+
+
 def test_no_network_while_loading_and_predicting(monkeypatch, tmp_path):
     def refuse(*args, **kwargs):
         raise AssertionError("network access attempted")

@@ -285,7 +285,7 @@ class Trainer:
         bar = tqdm(total=int(self.total_steps), initial=state.step, desc="training", unit="step", disable=None)
         started, seen_at_start = time.perf_counter(), state.examples_seen
         self._clock = (started, state.train_seconds)
-        stop = state.step >= self.total_steps
+        stop = state.step >= self.total_steps or state.evals_without_gain >= cfg.patience  # ended, early or not
         while not stop and state.epoch < cfg.epochs:
             plans = plan_epoch(
                 self.corpora, cfg.batch_size, cfg.negatives, cfg.seed, state.epoch, cfg.corpus_exponent, cfg.kg_labels
