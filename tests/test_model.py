@@ -435,6 +435,19 @@ def test_equal_corpus_shares_repeat_the_small_corpus_and_cut_the_large_one():
     assert equal == plan_epoch([small, large], 2, 0, seed=1, epoch=0, exponent=0.0)  # replayable
 
 
+def test_a_word_budget_makes_batches_of_long_sentences_smaller_and_keeps_every_sentence_once():
+    from kogner.train.batching import cut_batches
+
+    lengths = [5, 5, 5, 5, 30, 30, 100]  # ascending, as plan_epoch sorts a pool
+    items = list(range(len(lengths)))
+    assert cut_batches(items, lengths, 4) == [[0, 1, 2, 3], [4, 5, 6]]  # no budget: by count only
+    assert cut_batches(items, lengths, 4, max_words=60) == [[0, 1, 2, 3], [4, 5], [6]]  # 100 words: alone
+    train = [Sentence.from_tokens(["w"] * n, []) for n in (3, 3, 3, 3, 40, 40, 40, 40)]
+    plans = plan_epoch([CorpusData("c", {"T": "t"}, train, [])], 4, 0, seed=1, epoch=0, max_words=80)
+    assert max(len(p.sentences) * max(len(train[i].tokens) for i in p.sentences) for p in plans) <= 80
+    assert sorted(i for p in plans for i in p.sentences) == list(range(8))
+
+
 def test_mean_pooling_is_the_default_but_configs_saved_before_keep_first_subword_pooling():
     assert ModelConfig().word_pooling == "mean"
     saved_before = {k: v for k, v in ModelConfig().to_dict().items() if k != "word_pooling"}

@@ -14,7 +14,7 @@ from kogner.train.trainer import TrainConfig, Trainer
 
 # what the demo asks for: the four types the quick recipe trains (CRAFT's Taxon is "organism")
 DEMO_LABELS = ("disease", "chemical", "gene or gene product", "organism")
-QUICK_COST = "about 8 minutes on 2 CPU cores"  # measured: README, "Quickstart"
+QUICK_COST = "about 7 minutes on 2 CPU cores"  # measured: README, "Quickstart"
 
 
 @dataclass(frozen=True)

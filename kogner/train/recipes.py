@@ -31,12 +31,16 @@ class Schedule:
 
 # the general model: every registered gold corpus plus KG-labelled data from their training texts. The CPU
 # schedule is what fits about an hour of 2 cores (README); a GPU trains longer and wider, in bf16 autocast
-GENERAL_SCHEDULES = {"cpu": Schedule(max_steps=1800, batch_size=16, eval_every=600),
+GENERAL_SCHEDULES = {"cpu": Schedule(max_steps=2700, batch_size=16, eval_every=900),
                      "cuda": Schedule(max_steps=8000, batch_size=64, eval_every=1000)}  # fmt: skip
 # the quickstart's short recipe: the four types its demo asks for (disease, chemical, gene or gene product,
-# organism), in about ten minutes of 2 CPU cores
+# organism): 7 min 24 s on 2 CPU cores, 3.1 GiB peak RSS (README, "Quickstart")
 QUICK_CORPORA = ("ncbi-disease", "bc5cdr", "bc2gm", "craft")
 QUICK_SCHEDULE = Schedule(max_steps=600, batch_size=16, eval_every=300)
+# a batch holds padded words for its sentences at 80 words each (the 99th percentile of the corpora's training
+# sentences): fewer sentences when longer, so peak memory is bounded (the quick recipe without it: 5.4 GB peak
+# RSS, from CRAFT's long sentences)
+WORDS_PER_SENTENCE = 80
 
 
 def general_recipe(
@@ -56,6 +60,7 @@ def general_recipe(
         corpora=gold + [str(kg_labelled_path(label_dir, name)) for name in gold], output=str(output),
         epochs=100, max_steps=max_steps or schedule.max_steps, batch_size=schedule.batch_size,
         eval_every=schedule.eval_every, corpus_exponent=0.5, max_devel_sentences=300, seed=seed, device=device,
+        max_batch_words=schedule.batch_size * WORDS_PER_SENTENCE,
     )  # fmt: skip
 
 
@@ -64,7 +69,7 @@ def quick_recipe(output: Path, device: str = "cpu") -> TrainConfig:
     return TrainConfig(
         corpora=list(QUICK_CORPORA), output=str(output), epochs=1, max_steps=QUICK_SCHEDULE.max_steps,
         batch_size=QUICK_SCHEDULE.batch_size, eval_every=QUICK_SCHEDULE.eval_every, corpus_exponent=0.5,
-        max_devel_sentences=200, device=device,
+        max_devel_sentences=200, device=device, max_batch_words=QUICK_SCHEDULE.batch_size * WORDS_PER_SENTENCE,
     )  # fmt: skip
 
 

@@ -46,6 +46,7 @@ class TrainConfig:
     epochs: int = 3
     max_steps: int | None = None
     batch_size: int = 16
+    max_batch_words: int | None = None  # padded words a batch may hold (long sentences: smaller batches)
     lr_encoder: float = 5e-5
     lr_heads: float = 1e-3
     weight_decay: float = 0.01
@@ -150,18 +151,16 @@ class Trainer:
         )
         self.state = TrainState()
         self._clock = (time.perf_counter(), 0.0)  # (start of this fit, train_seconds before it)
-        self.steps_per_epoch = len(
-            plan_epoch(
-                self.corpora,
-                config.batch_size,
-                config.negatives,
-                config.seed,
-                0,
-                config.corpus_exponent,
-                config.kg_labels,
-            )
-        )
+        self.steps_per_epoch = len(self.plan(0))
         self.total_steps = min(config.max_steps or math.inf, self.steps_per_epoch * config.epochs)
+
+    def plan(self, epoch: int) -> list:
+        """The batches of ``epoch`` (:func:`plan_epoch`: the same on every resume)."""
+        cfg = self.config
+        return plan_epoch(
+            self.corpora, cfg.batch_size, cfg.negatives, cfg.seed, epoch, cfg.corpus_exponent, cfg.kg_labels,
+            cfg.max_batch_words,
+        )  # fmt: skip
 
     # ---------------------------------------------------------------- checkpoints
     @staticmethod
@@ -287,9 +286,7 @@ class Trainer:
         self._clock = (started, state.train_seconds)
         stop = state.step >= self.total_steps or state.evals_without_gain >= cfg.patience  # ended, early or not
         while not stop and state.epoch < cfg.epochs:
-            plans = plan_epoch(
-                self.corpora, cfg.batch_size, cfg.negatives, cfg.seed, state.epoch, cfg.corpus_exponent, cfg.kg_labels
-            )
+            plans = self.plan(state.epoch)
             while state.batch_in_epoch < len(plans):
                 plan = plans[state.batch_in_epoch]
                 loss = self.train_step(plan.corpus, plan.sentences, plan.labels)
