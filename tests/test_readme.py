@@ -26,6 +26,9 @@ def readme_cwd(tmp_path, monkeypatch, root, tiny_checkpoint):
     for name in ("ncbi", "quickstart"):
         (tmp_path / "runs" / name).mkdir(parents=True)
         (tmp_path / "runs" / name / "best").symlink_to(tiny_checkpoint)
+    (tmp_path / "home" / "models").mkdir(parents=True)  # the named general model, as `kogner pretrain` installs it
+    (tmp_path / "home" / "models" / "kogner-bio").symlink_to(tiny_checkpoint)
+    monkeypatch.setenv("KOGNER_HOME", str(tmp_path / "home"))
     gold = read_corpus(root / "ner/NCBI-disease/test.tsv").documents[:20]
     write_corpus(gold, tmp_path / "test.tsv")
     predicted = KoGNER.from_pretrained(tiny_checkpoint).predict_documents(gold, {"Disease": "disease"})

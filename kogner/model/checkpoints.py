@@ -39,7 +39,7 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
         path = Path(resolve_encoder(name))  # the embedded encoder: refused below as a bare encoder
     if not path.exists() and name == GENERAL_MODEL:
         raise KognerError(
-            f"{name}: not built in {models_dir()}; build it with `kogner pretrain` (about an hour on 2 CPU cores)"
+            f"{name}: not built in {models_dir()}; build it with `kogner pretrain` (about 50 minutes on 2 CPU cores)"
         )
     if not path.exists():
         if not downloads_allowed():

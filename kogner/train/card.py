@@ -64,7 +64,7 @@ def render_card(card: dict) -> str:
         "`kogner pretrain`: every registered gold corpus plus KG-labelled data from their training texts.",
         "",
         "```python",
-        "from kogner import KoGNER",
+        "from kogner.model import KoGNER",
         "",
         f'model = KoGNER.from_pretrained("{card["name"]}")',
         'model.predict("BRCA1 mutations cause breast cancer.", ["gene or gene product", "disease"])',
