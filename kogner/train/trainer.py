@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -275,7 +276,7 @@ class Trainer:
     def fit(self, resume: bool = False, on_step: Callable[[int], None] | None = None) -> TrainState:
         """Train to the end (or early stop); ``on_step`` is called after every step (tests use it to interrupt)."""
         if resume and self.resume():
-            tqdm.write(f"resumed at step {self.state.step}")
+            tqdm.write(f"resumed at step {self.state.step}", file=sys.stderr)
         else:
             self._truncate_log(0)  # a fresh run in a used folder starts a fresh log
         self.out.mkdir(parents=True, exist_ok=True)
@@ -334,5 +335,5 @@ class Trainer:
         per_corpus = ", ".join(f"{name} {100 * f1:.1f}" for name, f1 in scores.items() if name != "mean")
         shown = f"{100 * current:.1f} ({per_corpus})" if current is not None else "- (no devel data)"
         best = f"best {100 * max(state.best_f1, 0):.1f} at step {state.best_step}"
-        tqdm.write(f"step {state.step}/{int(self.total_steps)}  devel F1 {shown}  {best}")
+        tqdm.write(f"step {state.step}/{int(self.total_steps)}  devel F1 {shown}  {best}", file=sys.stderr)
         return state.evals_without_gain >= self.config.patience
