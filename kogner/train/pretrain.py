@@ -60,20 +60,23 @@ class ModelCard:
         return asdict(self)
 
 
+def score_split(model: KoGNER, corpus: str, max_sentences: int | None = None, batch_size: int = 64) -> SplitScore:
+    """The model on one registered test split, asked with that corpus's registry label texts (threshold 0.5, the
+    library default; nothing is chosen on a test split). ``max_sentences`` cuts the split (tests only)."""
+    info = CORPORA[corpus]
+    gold = read_corpus(info.path("test")).documents
+    if max_sentences is not None:
+        gold = [Document.from_sentences(info.name, [s for d in gold for s in d.sentences][:max_sentences])]
+    result = evaluate_documents(gold, model.predict_documents(gold, info.labels, batch_size=batch_size))
+    per_type = {t: s.f1 for t, s in result.per_type.items()}
+    n = sum(len(d.sentences) for d in gold)
+    return SplitScore(info.name, result.micro.f1, result.micro.precision, result.micro.recall, per_type, n)
+
+
 def score_registered(model: KoGNER, max_sentences: int | None = None, batch_size: int = 64) -> list[SplitScore]:
-    """The model on every registered test split, asked with that corpus's registry label texts (threshold 0.5,
-    the library default; nothing is chosen on a test split)."""
-    scores = []
-    for info in tqdm(CORPORA.values(), desc="test splits", unit="corpus", disable=None):
-        gold = read_corpus(info.path("test")).documents
-        if max_sentences is not None:
-            gold = [Document.from_sentences(info.name, [s for d in gold for s in d.sentences][:max_sentences])]
-        pred = model.predict_documents(gold, info.labels, batch_size=batch_size)
-        result = evaluate_documents(gold, pred)
-        per_type = {t: s.f1 for t, s in result.per_type.items()}
-        n = sum(len(d.sentences) for d in gold)
-        scores.append(SplitScore(info.name, result.micro.f1, result.micro.precision, result.micro.recall, per_type, n))
-    return scores
+    """:func:`score_split` on every registered test split."""
+    names = tqdm(CORPORA, desc="test splits", unit="corpus", disable=None)
+    return [score_split(model, name, max_sentences, batch_size) for name in names]
 
 
 def pretrain(

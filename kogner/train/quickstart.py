@@ -25,7 +25,7 @@ class QuickModel:
     how: str
 
 
-def quick_model(run_dir: Path, device: str = "cpu", max_steps: int | None = None, say=print) -> QuickModel:
+def quick_model(run_dir: Path, device: str | None = None, max_steps: int | None = None, say=print) -> QuickModel:
     """``kogner-bio`` if installed; else ``run_dir/best`` if an earlier quickstart trained it; else train the
     quick recipe into ``run_dir`` (resumable: a killed quickstart continues), telling ``say`` what it does."""
     general = models_dir() / GENERAL_MODEL

@@ -64,7 +64,7 @@ def general_recipe(
     )  # fmt: skip
 
 
-def quick_recipe(output: Path, device: str = "cpu") -> TrainConfig:
+def quick_recipe(output: Path, device: str | None = None) -> TrainConfig:
     """The quickstart's short training run when no general model is installed."""
     return TrainConfig(
         corpora=list(QUICK_CORPORA), output=str(output), epochs=1, max_steps=QUICK_SCHEDULE.max_steps,
