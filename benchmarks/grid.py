@@ -22,7 +22,7 @@ def done_keys(path: Path, fields: tuple[str, ...]) -> set[tuple]:
     if not path.is_file():
         return set()
     records = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
-    return {tuple(r[f] for f in fields) for r in records}
+    return {tuple(r.get(f) for f in fields) for r in records}  # a field added later is None in older records
 
 
 def claim(folder: Path | None, key: tuple) -> bool:

@@ -42,7 +42,7 @@ from kogner.evaluate.calibration import THRESHOLDS, above, choose_threshold
 from kogner.evaluate.metrics import evaluate_documents
 from kogner.io import atomic_open
 from kogner.kg.graph import kg_types
-from kogner.kg.labelling import KGLabeller, LabelSummary, read_label_families
+from kogner.kg.labelling import LABELLING_VERSION, KGLabeller, LabelSummary, read_label_families
 from kogner.kg.linker import Linker
 from kogner.model.api import KoGNER
 from kogner.model.config import ModelConfig
@@ -51,7 +51,7 @@ from kogner.train.recipes import calibration_documents, ensure_kg_labelled, leav
 from kogner.train.trainer import TrainConfig, Trainer
 
 RESULTS = Path(__file__).parent / "results"
-FIELDS = ("held_out", "system", "seed", "schedule")  # what names a run
+FIELDS = ("held_out", "system", "seed", "schedule", "kg_labelling")  # what names a run
 SYSTEMS = {  # name -> (KG-labelled data, distill, augment)
     "dictionary": None,
     "student-gold": (False, False, False),
@@ -115,6 +115,11 @@ def calibrate_existing(args) -> None:
         fh.writelines(json.dumps(r) + "\n" for r in records)
 
 
+def kg_labelling(system: str) -> int | None:
+    """The KG labelling version a system's run reads (its matches or its training data), None for gold only."""
+    return LABELLING_VERSION if system == "dictionary" or SYSTEMS[system][0] else None
+
+
 def dictionary_tagger(gold: list[Document], labels: dict[str, str], labeller: KGLabeller) -> list[Document]:
     """Tag every dictionary match with the first held-out label its KG labels or KG type name."""
     summary, kg, out = LabelSummary(), labeller.nodes.kg, []
@@ -173,6 +178,7 @@ def run_one(args, system: str, held_out: str, seed: int, linker: Linker) -> dict
     scores = evaluate_documents(gold, pred)
     return {
         "held_out": held_out, "system": system, "seed": seed, "schedule": args.schedule,
+        "kg_labelling": kg_labelling(system),
         "f1": scores.micro.f1, "precision": scores.micro.precision, "recall": scores.micro.recall,
         "per_type": {t: p.f1 for t, p in scores.per_type.items()},
         "threshold": THRESHOLD, "threshold_rule": THRESHOLD_RULE, **info, **alias_split(gold, pred, linker),
@@ -217,13 +223,13 @@ def main() -> None:
 
     def run(key: tuple) -> dict:
         nonlocal linker
-        held_out, system, seed, _ = key
+        held_out, system, seed, _, _ = key
         linker = linker or Linker.from_folder(args.kg)
         return run_one(args, system, held_out, seed, linker)
 
     grid = itertools.product(args.seeds, args.held_out, args.systems)  # seed-major
     keys = (
-        (held_out, system, seed, args.schedule)
+        (held_out, system, seed, args.schedule, kg_labelling(system))
         for seed, held_out, system in grid
         if system != "dictionary" or seed == args.seeds[0]  # deterministic: one record
     )

@@ -22,11 +22,15 @@ from kogner.io import atomic_dir
 from kogner.kg import sources
 
 CHUNK = 500_000
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: MeSH proteins and enzymes are typed Protein, not Chemical
 XREF_PREFIXES = {"MSH": "MESH", "MESH": "MESH", "UMLS_CUI": "UMLS", "UMLS": "UMLS", "OMIM": "OMIM"}
-# MeSH descriptor type by tree (first match wins): diseases and chemicals are what the corpora tag
+# MeSH descriptor type by tree (first match wins): diseases and chemicals are what the corpora tag. Enzymes
+# (D08.811) and proteins (D12.776) are gene products to every NER convention (BC2GM, JNLPBA, CRAFT's PR,
+# BioNLP's "gene or gene product"; chemical corpora exclude them), not the chemicals of the rest of tree D
 MESH_TREE_TYPES = (
     ("C", "Disease"),
+    ("D08.811", "Protein"),
+    ("D12.776", "Protein"),
     ("D", "Chemical"),
     ("A11", "Cell"),
     ("A", "Anatomy"),

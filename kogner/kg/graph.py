@@ -19,9 +19,9 @@ KG_ENV = "KOGNER_KG"
 KG_TYPES: dict[str, tuple[str, ...]] = {
     "disease": ("Disease", "Symptom"),
     "chemical": ("Chemical", "Compound"),
-    "gene or gene product": ("Gene",),
+    "gene or gene product": ("Gene", "Protein"),
     "gene": ("Gene",),
-    "protein": ("Gene",),
+    "protein": ("Gene", "Protein"),
     "dna": ("Gene",),
     "rna": ("Gene",),
     "cell line": ("Cell",),

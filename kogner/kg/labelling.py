@@ -10,6 +10,11 @@ Each label text belongs to one or more *families* (disorder, chemical, gene, ana
 procedure). The trainer reads them: a matched span is a known negative for a label of another family only,
 since within a family the KG's hierarchy is incomplete (a compound without a MeSH tree is still an amino acid).
 
+Category words: a bare word naming a broad class of the hierarchy ("protein", "enzyme", "tissue", "animals":
+a node with at least ``CATEGORY_SIZE`` descendants) is no entity mention to any of the corpora's conventions,
+so such a match is dropped and counted. Diseases and cell types keep theirs: "cancer" and "neurons" are
+mentions to the disease and cell-type corpora (NCBI-disease, CRAFT).
+
 Ambiguity: an alias that names several nodes is labelled with what all its readings agree on (the
 intersection of their label texts) when the readings share a family; when they do not ("DMD": a disease and
 a gene), or agree on nothing, the match is dropped and counted, never guessed.
@@ -40,6 +45,7 @@ TYPE_LABELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Compound": ("chemical", ("chemical", "drug", "chemical compound")),
     "Pharmacologic Class": ("chemical", ("drug class",)),
     "Gene": ("gene", ("gene", "protein", "gene product")),
+    "Protein": ("gene", ("protein", "gene product")),  # MeSH proteins and enzymes (kg.build.MESH_TREE_TYPES)
     "Cell": ("anatomy", ("cell type", "cell")),
     "Anatomy": ("anatomy", ("anatomical structure", "body part")),
     "Cellular Component": ("anatomy", ("cellular component",)),
@@ -50,6 +56,9 @@ TYPE_LABELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Phenomenon": ("process", ("biological phenomenon",)),
     "Procedure": ("procedure", ("medical procedure",)),
 }
+CATEGORY_SIZE = 50  # descendants that make a node a category (MeSH "Proteins" 3,130, "DNA" 54, "Mutation" 49)
+CATEGORY_MENTION_TYPES = frozenset(("Disease", "Symptom", "Side Effect", "Cell"))  # whose bare class names are tagged
+LABELLING_VERSION = 2  # 2: no category words, no operator or function-word spans, proteins are gene products
 PARENT_RELATIONS = {"is_a": "head", "tree_parent": "head", "PCiC": "tail"}  # relation -> which end is the child
 _KEEP_PLURAL = ("species", "series", "diabetes", "herpes", "rabies", "measles", "mumps", "scabies", "caries", "ics")
 _IRREGULAR = {"gases": "gas", "uses": "use", "viruses": "virus", "fungi": "fungus", "bacteria": "bacterium"}
@@ -103,7 +112,30 @@ class NodeLabels:
             for child, parent in zip(children.tolist(), ups.tolist(), strict=True):
                 parents[child].append(parent)
         self.parents = parents
+        self.children: dict[int, list[int]] = defaultdict(list)
+        for child, ups in parents.items():
+            for parent in ups:
+                self.children[parent].append(child)
         self._cache: dict[int, frozenset[str]] = {}
+        self._sizes: dict[int, int] = {}
+
+    def descendants(self, node: int) -> int:
+        """How many nodes lie below ``node`` in the hierarchies (each once)."""
+        if node not in self._sizes:
+            seen, stack = set(), [node]
+            while stack:
+                for child in self.children.get(stack.pop(), ()):
+                    if child not in seen:
+                        seen.add(child)
+                        stack.append(child)
+            self._sizes[node] = len(seen)
+        return self._sizes[node]
+
+    def category(self, nodes: Sequence[int]) -> bool:
+        """True when every reading is a broad class whose bare name the corpora do not tag as a mention."""
+        return all(
+            self.kg.types[n] not in CATEGORY_MENTION_TYPES and self.descendants(n) >= CATEGORY_SIZE for n in nodes
+        )
 
     def family(self, node: int) -> str | None:
         entry = TYPE_LABELS.get(self.kg.types[node])
@@ -145,6 +177,7 @@ class LabelSummary:
     sentences: int = 0
     matches: int = 0
     dropped_ambiguous: int = 0
+    dropped_category: int = 0
     label_counts: Counter[str] = field(default_factory=Counter)
     label_families: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     settings: dict = field(default_factory=dict)
@@ -159,10 +192,12 @@ class LabelSummary:
     def to_dict(self, min_count: int) -> dict:
         kept = {t: n for t, n in self.label_counts.most_common() if n >= min_count}
         return {
+            "labelling_version": LABELLING_VERSION,
             "settings": self.settings,
             "sentences": self.sentences,
             "matches": self.matches,
             "dropped_ambiguous": self.dropped_ambiguous,
+            "dropped_category": self.dropped_category,
             "label_texts": len(kept),
             "label_texts_below_min_count": len(self.label_counts) - len(kept),
             "labels": {t: {"count": n, "families": self.families(t)} for t, n in kept.items()},
@@ -187,6 +222,9 @@ class KGLabeller:
         out = []
         for start, end, candidates in self.matcher.find_all(words):
             summary.matches += 1
+            if end - start == 1 and self.nodes.category(candidates):
+                summary.dropped_category += 1
+                continue
             reading = self.nodes.reading(candidates)
             if reading is None:
                 summary.dropped_ambiguous += 1
@@ -239,6 +277,14 @@ def write_labelled(out: str | Path, documents: list[Document], summary: LabelSum
     with atomic_open(summary_path(out)) as fh:
         fh.write(json.dumps(report, indent=1) + "\n")
     return report
+
+
+def labelling_version(corpus: str | Path) -> int | None:
+    """The labelling version that wrote a KG-labelled corpus (1 before versions were recorded), or None."""
+    path = summary_path(corpus)
+    if not str(corpus).endswith(".jsonl") or not path.is_file():
+        return None
+    return json.loads(path.read_text()).get("labelling_version", 1)
 
 
 def read_label_families(corpus: str | Path) -> dict[str, frozenset[str]] | None:

@@ -17,13 +17,17 @@ STOPWORDS = frozenset((
     "up", "was", "we", "were", "what", "when", "which", "while", "who", "will", "with", "would",
 ))  # fmt: skip
 NER_KG_TYPES = frozenset(kind for kinds in KG_TYPES.values() for kind in kinds)
+# a name never spans a comparison or a measure: "p < 0" is no alias of P0, "p = 0.04" none of anything
+OPERATORS = frozenset(("<", ">", "=", "<=", ">=", "\u2264", "\u2265", "\u00b1", "+/-", "%", "~"))
 
 
 class DictionaryMatcher:
     """Finds non-overlapping word spans whose normalised text is exactly a KG alias of the given types.
 
     Short single words must look like names (``BRCA1``, ``TNF``: a capital or a digit) so that aliases
-    such as ``cat`` or ``impact`` (gene symbols) do not fire on ordinary words.
+    such as ``cat`` or ``impact`` (gene symbols) do not fire on ordinary words; a span of several words
+    neither starts nor ends on a function word nor holds an operator (``p < 0`` is text for ``p<0``, and a
+    normalised key would read it as the gene symbol P0).
     """
 
     def __init__(self, linker: Linker, types: Iterable[str] = NER_KG_TYPES, max_words: int = 6) -> None:
@@ -34,6 +38,10 @@ class DictionaryMatcher:
             return False
         if not (any(c.isalnum() for c in words[0]) and any(c.isalnum() for c in words[-1])):
             return False  # a span starts and ends on a word, not on punctuation
+        if len(words) > 1 and (words[0].lower() in STOPWORDS or words[-1].lower() in STOPWORDS):
+            return False  # nor on a function word: "and 1" is no mention of the gene AND-1
+        if any(w in OPERATORS for w in words):
+            return False
         if len(words) == 1 and len(key) <= 5:
             return any(c.isupper() or c.isdigit() for c in words[0][1:]) or words[0].isupper()
         return True

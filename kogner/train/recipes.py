@@ -16,7 +16,7 @@ from kogner.data.formats import read_corpus
 from kogner.data.records import Document
 from kogner.evaluate.calibration import unseen_label_documents
 from kogner.kg.graph import KnowledgeGraph
-from kogner.kg.labelling import KGLabeller, LabelSummary, read_label_families, write_labelled
+from kogner.kg.labelling import LABELLING_VERSION, KGLabeller, LabelSummary, labelling_version, write_labelled
 from kogner.train.trainer import TrainConfig
 
 
@@ -86,8 +86,9 @@ def leave_one_out(held_out: str, label_dir: Path, with_kg: bool, split: str = "t
 def ensure_kg_labelled(
     paths: list[Path], kg: Path, depth: int = 3, min_count: int = 20, labeller: KGLabeller | None = None
 ) -> None:
-    """Make each missing ``<corpus>-<split>.jsonl`` from that corpus split's text (its gold tags ignored)."""
-    missing = [p for p in paths if read_label_families(p) is None]
+    """Make each missing or outdated ``<corpus>-<split>.jsonl`` from that corpus split's text (its gold tags
+    ignored); a file written by another labelling version is made again."""
+    missing = [p for p in paths if labelling_version(p) != LABELLING_VERSION]
     if not missing:
         return
     labeller = labeller or KGLabeller.from_graph(KnowledgeGraph(kg), depth)
