@@ -254,3 +254,46 @@ def test_label_texts_held_out_for_calibration_never_reach_training(tmp_path):
     corpus = read_training_corpus(str(path), None, None, None, seed=1, kg_holdout=0.1)
     assert set(corpus.label_texts) == set(texts) - held
     assert {e.label for s in corpus.train for e in s.entities} == set(texts) - held
+
+
+CATEGORY_NODES = "".join(f"P{i}\tChemical\tprotein number {i}\n" for i in range(50)) + "".join(
+    f"N{i}\tDisease\tcancer number {i}\n" for i in range(50)
+)
+CATEGORY_TRIPLES = "".join(f"P{i}\tis_a\tPROT\n" for i in range(50)) + "".join(f"N{i}\tis_a\tCAN\n" for i in range(50))
+
+
+@pytest.fixture(scope="module")
+def category_kg(tmp_path_factory):
+    from kogner.kg.build import build_graph
+
+    folder = tmp_path_factory.mktemp("catkg") / "hand"
+    folder.mkdir()
+    nodes = "id\ttype\tname\nPROT\tChemical\tProteins\nCAN\tDisease\tcancer\nG1\tGene\tAND-1\nG2\tGene\tP0\n"
+    (folder / "nodes.tsv").write_text(nodes + CATEGORY_NODES)
+    (folder / "aliases.tsv").write_text("text\tnode\nAND 1\tG1\nP0\tG2\n")
+    (folder / "triples.tsv").write_text("head\trelation\ttail\n" + CATEGORY_TRIPLES)
+    build_graph(folder.parent / "graph", None, [folder])
+    return folder.parent / "graph"
+
+
+def test_category_words_operator_spans_and_function_word_edges_are_no_mentions(category_kg):
+    from kogner.kg.graph import KnowledgeGraph
+    from kogner.kg.labelling import KGLabeller, LabelSummary
+
+    labeller, summary = KGLabeller.from_graph(KnowledgeGraph(category_kg)), LabelSummary()
+    sentence = "Proteins bind ; cancer and 1 patient had p < 0 ; protein number 7 and P0 ."
+    words = sentence.split()
+    found = {" ".join(words[s:e]) for s, e, *_ in labeller.spans(words, summary)}
+    # the bare class name of 50 chemicals is dropped; a disease class ("cancer") is what disease corpora tag
+    assert found == {"cancer", "protein number 7", "P0"}
+    assert summary.dropped_category == 1
+
+
+def test_mesh_proteins_and_enzymes_are_gene_products_not_chemicals():
+    from kogner.kg.build import mesh_type
+    from kogner.kg.labelling import TYPE_LABELS
+
+    assert mesh_type(["D12.776.124.486"]) == mesh_type(["D08.811.277"]) == "Protein"
+    assert mesh_type(["D12.125.067"]) == "Chemical"  # amino acids stay chemicals
+    assert mesh_type(["C04.557", "D12.776.1"]) == "Disease"
+    assert TYPE_LABELS["Protein"] == ("gene", ("protein", "gene product"))
