@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import torch
 from common import provenance
-from grid import fill
+from grid import fill, start_workers
 
 from kogner.data.corpora import CORPORA, MAIN_CORPORA
 from kogner.data.formats import read_corpus
@@ -111,16 +108,6 @@ def schedule_name(device: str, examples: int, batch: int, model_options: dict, d
     return name + (f"-lambda={distill_lambda:g}" if distill_lambda != 1.0 else "")
 
 
-def start_workers(n: int, deadline: float) -> None:
-    """Run this script ``n`` times in parallel with a shared claim folder, each on 16 / n CPU threads."""
-    claims = Path(f"/tmp/kogner-ablation-claims-{os.getpid()}")
-    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 2) // n))}
-    cmd = [sys.executable, __file__, *sys.argv[1:], "--workers", "1", "--claims", str(claims)]
-    cmd += ["--deadline-at", str(deadline)]
-    procs = [subprocess.Popen(cmd, env=env) for _ in range(n)]
-    sys.exit(max(p.wait() for p in procs))
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
@@ -146,7 +133,7 @@ def main() -> None:
     args = p.parse_args()
     deadline = args.deadline_at or (time.time() + args.deadline if args.deadline else float("inf"))
     if args.workers > 1:
-        start_workers(args.workers, deadline)
+        start_workers(__file__, args.workers, deadline)
     defaults = ModelConfig()
     args.model_options = {}
     for option in args.model_option:

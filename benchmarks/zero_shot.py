@@ -11,10 +11,12 @@ registry label texts, exact span and type. Systems:
 - ``kogner-kg-types`` and its ``+distill`` / ``+augment`` variants: gold corpora + KG-labelled data.
 
 One JSON line per run in ``benchmarks/results/zero_shot.jsonl``; a run already there (held_out, system, seed,
-schedule) is skipped, so the grid fills across sessions. Thresholds, neither chosen on the evaluated corpus:
-``f1`` at 0.5, the library default (``threshold_rule``), and ``f1_calibrated`` at the threshold that is best
-on KG-labelled devel text of the *training* corpora with KG label texts no training file taught
-(:mod:`kogner.evaluate.calibration`; ``calibrated_threshold_rule`` says on how much).
+schedule, KG labelling version) is skipped, so the grid fills across sessions (``--workers 2``: two 1-thread
+workers share the grid). ``f1`` is at 0.5, the library default (``threshold_rule``). Each model run also
+records ``test_f1_by_threshold`` and ``devel_f1_by_threshold``, the latter on up to ``--devel-sentences`` of
+the held-out corpus's devel split: it serves only to choose the threshold of runs that hold out *other*
+corpora (:func:`kogner.evaluate.calibration.cross_corpus_threshold`, applied by the report), so no corpus's
+threshold is chosen on that corpus.
 ``zero_shot_report.py`` aggregates::
 
     python benchmarks/zero_shot.py --kg ~/.cache/kogner/kg --held-out bc5cdr --systems student-gold --seeds 1
@@ -24,30 +26,27 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
+import random
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from ablation import alias_split, schedule_name
 from common import provenance
-from grid import fill
+from grid import fill, start_workers
 
 from kogner.data.corpora import CORPORA, MAIN_CORPORA
 from kogner.data.formats import read_corpus
 from kogner.data.records import Document, Entity
 from kogner.evaluate.bootstrap import sentence_counts
-from kogner.evaluate.calibration import THRESHOLDS, above, choose_threshold
+from kogner.evaluate.calibration import THRESHOLDS, above, f1_by_threshold
 from kogner.evaluate.metrics import evaluate_documents
-from kogner.io import atomic_open
 from kogner.kg.graph import kg_types
-from kogner.kg.labelling import LABELLING_VERSION, KGLabeller, LabelSummary, read_label_families
+from kogner.kg.labelling import LABELLING_VERSION, KGLabeller, LabelSummary
 from kogner.kg.linker import Linker
 from kogner.model.api import KoGNER
 from kogner.model.config import ModelConfig
-from kogner.train.batching import held_out_label
-from kogner.train.recipes import calibration_documents, ensure_kg_labelled, leave_one_out
+from kogner.train.recipes import ensure_kg_labelled, kg_labelled_path, leave_one_out
 from kogner.train.trainer import TrainConfig, Trainer
 
 RESULTS = Path(__file__).parent / "results"
@@ -60,59 +59,20 @@ SYSTEMS = {  # name -> (KG-labelled data, distill, augment)
     "kogner-kg-types+augment": (True, False, True),
 }
 THRESHOLD, THRESHOLD_RULE = 0.5, "fixed: the library default 0.5, set before any zero-shot run"
-CALIBRATION_RULE = (
-    "best F1 over KG-labelled devel text of the training corpora ({sentences} sentences, {mentions} mentions) "
-    "with {label_texts} KG label texts that no training file taught (fewer than {min_count} matches there, or held "
-    "out of training by --holdout)"
-)
 
 
-def calibration_set(args, held_out: str) -> tuple[list[Document], list[str]]:
-    """The calibration sentences and label texts of a held-out corpus, the same for every system: the label
-    texts of no KG training file and no gold corpus of a run on ``held_out``."""
-    gold, train_files = leave_one_out(held_out, args.label_dir, with_kg=True)
-    ensure_kg_labelled(train_files, args.kg, args.depth, args.min_count)
-    trained = {
-        t for path in train_files for t in read_label_families(path) or () if not held_out_label(t, args.holdout)
-    }
-    trained |= {t for name in gold for t in CORPORA[name].labels.values()}
-    return calibration_documents(
-        held_out, args.label_dir, args.kg, trained, args.depth, args.calibration_min_count, args.calibration_sentences
-    )
-
-
-def calibrated_scores(args, model: KoGNER, held_out: str, gold: list[Document], pred: list[Document]) -> dict:
-    """Test scores at the calibrated threshold, from ``pred`` decoded at the lowest threshold of the grid."""
-    calibration = choose_threshold(model, *calibration_set(args, held_out))
-    scores = evaluate_documents(gold, above(pred, calibration.threshold))
+def threshold_curves(args, model: KoGNER, held_out: str, gold: list[Document], pred: list[Document]) -> dict:
+    """F1 by threshold on the test split (from ``pred``, decoded at the lowest threshold) and on a fixed sample
+    of the held-out corpus's devel split, the same for every run (for the *other* corpora's thresholds only)."""
+    corpus = CORPORA[held_out]
+    devel = [s for d in read_corpus(corpus.path("devel")).documents for s in d.sentences]
+    devel = random.Random(0).sample(devel, min(args.devel_sentences, len(devel)))
+    devel_gold = [Document.from_sentences(f"{held_out}-devel", devel)]
+    devel_pred = model.predict_documents(devel_gold, corpus.labels, threshold=min(THRESHOLDS), batch_size=64)
     return {
-        "calibrated_threshold": calibration.threshold, "f1_calibrated": scores.micro.f1,
-        "calibrated_threshold_rule": CALIBRATION_RULE.format(min_count=args.min_count, **asdict(calibration)),
-        "calibration_f1_by_threshold": calibration.f1_by_threshold,
-        "per_type_calibrated": {t: p.f1 for t, p in scores.per_type.items()},
-        "precision_calibrated": scores.micro.precision, "recall_calibrated": scores.micro.recall,
+        "test_f1_by_threshold": f1_by_threshold(gold, pred),
+        "devel_f1_by_threshold": f1_by_threshold(devel_gold, devel_pred), "devel_sentences": len(devel),
     }  # fmt: skip
-
-
-def calibrate_existing(args) -> None:
-    """Add the calibrated scores to records made before calibration existed, from their saved best checkpoint
-    (the record keeps its training commit; ``calibration_commit`` says which code calibrated it)."""
-    records = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
-    for r in records:
-        folder = Path(args.runs) / f"{r['held_out']}-{r['system']}-s{r['seed']}" / "best"
-        if r["system"] == "dictionary" or "f1_calibrated" in r or not folder.is_dir():
-            continue
-        model = KoGNER.from_pretrained(folder).to(args.device)
-        gold = read_corpus(CORPORA[r["held_out"]].path("test")).documents
-        pred = model.predict_documents(gold, CORPORA[r["held_out"]].labels, threshold=min(THRESHOLDS), batch_size=64)
-        if abs(evaluate_documents(gold, above(pred, r["threshold"])).micro.f1 - r["f1"]) > 1e-9:
-            raise SystemExit(f"{folder}: does not reproduce its record's F1; not calibrated")
-        r |= calibrated_scores(args, model, r["held_out"], gold, pred) | {
-            "calibration_commit": args.provenance["commit"]
-        }
-        print(f"{r['held_out']} {r['system']} seed {r['seed']}: calibrated F1 {100 * r['f1_calibrated']:.1f}")
-    with atomic_open(args.results) as fh:
-        fh.writelines(json.dumps(r) + "\n" for r in records)
 
 
 def kg_labelling(system: str) -> int | None:
@@ -173,7 +133,7 @@ def run_one(args, system: str, held_out: str, seed: int, linker: Linker) -> dict
     else:
         model, info = train_system(args, system, held_out, seed)
         pred = model.predict_documents(gold, corpus.labels, threshold=min(THRESHOLDS), batch_size=64)
-        info |= calibrated_scores(args, model, held_out, gold, pred)
+        info |= threshold_curves(args, model, held_out, gold, pred)
         pred = above(pred, THRESHOLD)
     scores = evaluate_documents(gold, pred)
     return {
@@ -198,27 +158,30 @@ def main() -> None:
     p.add_argument("--min-count", type=int, default=20, help="matches a KG label text needs")
     p.add_argument("--unmatched-weight", type=float, default=0.1, help="loss weight of KG labels on unmatched spans")
     p.add_argument("--holdout", type=float, default=0.0, help="share of KG label texts kept out of training")
-    p.add_argument("--calibration-min-count", type=int, default=5, help="matches a calibration label text needs")
-    p.add_argument("--calibration-sentences", type=int, default=300, help="devel sentences per training corpus")
+    p.add_argument("--devel-sentences", type=int, default=1000, help="held-out devel sentences of a threshold curve")
     p.add_argument("--kg", type=Path, default=Path("~/.cache/kogner/kg").expanduser())
     p.add_argument("--label-dir", type=Path, default=Path("runs/zero_shot/kg-labels"))
     p.add_argument("--device", default=None)
     p.add_argument("--runs", default="runs/zero_shot")
     p.add_argument("--results", type=Path, default=RESULTS / "zero_shot.jsonl")
-    p.add_argument("--calibrate-existing", action="store_true", help="calibrate records made before calibration")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes sharing the grid")
     p.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
+    p.add_argument("--deadline-at", type=float, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--claims", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
+    deadline = args.deadline_at or (time.time() + args.deadline if args.deadline else float("inf"))
+    if any(system != "dictionary" and SYSTEMS[system][0] for system in args.systems):  # label once, before workers
+        ensure_kg_labelled([kg_labelled_path(args.label_dir, name, "train") for name in CORPORA], args.kg, args.depth,
+                           args.min_count)  # fmt: skip
+    if args.workers > 1:
+        start_workers(__file__, args.workers, deadline)
     args.provenance = provenance()  # the code this process runs is the code of its start, whatever lands later
-    deadline = time.time() + args.deadline if args.deadline else float("inf")
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     args.schedule = schedule_name(args.device, args.examples, args.batch, {}) + f"-d{args.depth}-m{args.min_count}"
     if args.unmatched_weight != 0.1:
         args.schedule += f"-u{args.unmatched_weight:g}"
     if args.holdout:
         args.schedule += f"-h{args.holdout:g}"
-    if args.calibrate_existing:
-        calibrate_existing(args)
-        return
     linker = None
 
     def run(key: tuple) -> dict:
@@ -233,7 +196,7 @@ def main() -> None:
         for seed, held_out, system in grid
         if system != "dictionary" or seed == args.seeds[0]  # deterministic: one record
     )
-    fill(keys, FIELDS, run, args.results, deadline)
+    fill(keys, FIELDS, run, args.results, deadline, args.claims)
 
 
 if __name__ == "__main__":

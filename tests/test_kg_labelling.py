@@ -4,7 +4,6 @@ the loss supervises, and clean refusals of bad input."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 import torch
@@ -201,38 +200,21 @@ def test_gold_and_kg_labelled_data_train_together_and_a_kg_only_label_text_is_le
     # every span of this sentence; the default down-weighted negative (0.1) is what makes it precise
 
 
-def test_the_calibration_threshold_is_chosen_without_reading_the_evaluated_corpus(tiny_kg, tmp_path, monkeypatch):
-    import kogner.data.formats as formats
-    from kogner.data import CORPORA
-    from kogner.evaluate.calibration import THRESHOLDS, choose_threshold
-    from kogner.train.recipes import calibration_documents
+def test_a_zero_shot_threshold_is_chosen_on_the_other_held_out_corpora_never_on_the_evaluated_one():
+    from kogner.evaluate.calibration import THRESHOLDS, cross_corpus_threshold
 
-    held_out = CORPORA["ncbi-disease"].folder
-    real_read = formats.read_corpus
+    def peaked(at: float) -> dict[float, float]:  # a devel F1 curve whose best threshold is ``at``
+        return {t: 1.0 - abs(t - at) for t in THRESHOLDS}
 
-    def guarded(path, *args, **kwargs):
-        assert held_out not in str(path), f"the evaluated corpus was read: {path}"
-        return real_read(path, *args, **kwargs)
-
-    monkeypatch.setattr(formats, "read_corpus", guarded)
-    monkeypatch.setattr("kogner.train.recipes.read_corpus", guarded)
-    docs, labels = calibration_documents(
-        "ncbi-disease", tmp_path, tiny_kg, trained={"disease", "gene"}, depth=2, min_count=1, per_corpus=200
-    )
-    texts = {e.label for s in docs[0].sentences for e in s.entities}
-    assert texts == set(labels) and "disorder" in texts and not texts & {"disease", "gene"}  # unseen texts only
-    assert len(docs[0].sentences) == 6 * 200
-
-    class Scorer:  # a stand-in model whose scores are known: it finds every calibration mention at 0.3
-        def predict_documents(self, documents, labels, threshold, batch_size):
-            return [
-                d.with_sentences(s.with_entities(replace(e, score=0.3) for e in s.entities) for s in d.sentences)
-                for d in documents
-            ]
-
-    calibration = choose_threshold(Scorer(), docs, labels)
-    assert calibration.threshold == 0.3 and calibration.f1_by_threshold[0.3] == 1.0
-    assert calibration.f1_by_threshold[max(THRESHOLDS)] == 0.0
+    curves = {"bc5cdr": [peaked(0.2), peaked(0.3)], "bc2gm": [peaked(0.2)], "jnlpba": [peaked(0.1)]}
+    assert cross_corpus_threshold(curves, "ncbi-disease") == 0.2  # mean of the three others peaks at 0.2
+    for own in (peaked(0.05), peaked(0.7)):  # whatever the evaluated corpus's own curve says
+        assert cross_corpus_threshold(curves | {"ncbi-disease": [own]}, "ncbi-disease") == 0.2
+    # each corpus weighs the same, whatever its number of runs
+    assert cross_corpus_threshold({"a": [peaked(0.1)] * 5, "b": [peaked(0.6)], "c": [peaked(0.6)]}, "x") == 0.6
+    flat = {t: 0.5 for t in THRESHOLDS}
+    assert cross_corpus_threshold({"a": [flat], "b": [flat]}, "x") == max(THRESHOLDS)  # ties: the higher
+    assert cross_corpus_threshold({"bc5cdr": [peaked(0.2)], "ncbi-disease": [peaked(0.2)]}, "ncbi-disease") is None
 
 
 def test_label_texts_held_out_for_calibration_never_reach_training(tmp_path):

@@ -7,14 +7,11 @@ held-out corpus reads the files of the other corpora only, so no text of the hel
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from kogner.data.corpora import CORPORA
 from kogner.data.formats import read_corpus
-from kogner.data.records import Document
-from kogner.evaluate.calibration import unseen_label_documents
 from kogner.kg.graph import KnowledgeGraph
 from kogner.kg.labelling import LABELLING_VERSION, KGLabeller, LabelSummary, labelling_version, write_labelled
 from kogner.train.trainer import TrainConfig
@@ -98,24 +95,3 @@ def ensure_kg_labelled(
         summary = LabelSummary(settings=settings)
         documents = read_corpus(CORPORA[name].path(split)).documents
         write_labelled(path, labeller.label(documents, summary), summary, min_count)
-
-
-def calibration_documents(
-    held_out: str,
-    label_dir: Path,
-    kg: Path,
-    trained: set[str],
-    depth: int = 3,
-    min_count: int = 5,
-    per_corpus: int = 300,
-    seed: int = 0,
-) -> tuple[list[Document], list[str]]:
-    """Sentences for choosing a zero-shot threshold on ``held_out`` without reading it: up to ``per_corpus``
-    KG-labelled devel sentences of each training corpus, keeping the label texts not in ``trained``."""
-    _, files = leave_one_out(held_out, label_dir, with_kg=True, split="devel")
-    ensure_kg_labelled(files, kg, depth, min_count)
-    rng, sentences = random.Random(seed), []
-    for path in files:
-        pool = [s for d in read_corpus(path).documents for s in d.sentences if s.tokens]
-        sentences += rng.sample(pool, min(len(pool), per_corpus))
-    return unseen_label_documents([Document.from_sentences("calibration", sentences)], trained)
