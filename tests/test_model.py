@@ -417,6 +417,26 @@ def test_corpus_quotas_share_one_epoch_by_size_to_the_exponent():
     assert sorted(corpus_quotas([1, 1000], 0.0)) == [500, 501]  # the total is kept, the odd batch goes to one
     assert sum(corpus_quotas([7, 30, 64], 0.5)) == 101
     assert corpus_quotas([0, 5], 0.0) == [0, 5]  # an empty corpus gets nothing
+    assert corpus_quotas([10, 90], 0.0, total=20) == [10, 10]  # a given total is shared instead
+
+
+def test_a_kg_share_gives_kg_labelled_corpora_that_share_of_the_batches_together():
+    from kogner.train.batching import shared_quotas
+
+    # two gold corpora and two KG-labelled files, equal shares: a quarter of 400 batches to the KG files
+    assert shared_quotas([100, 100, 100, 100], [False, False, True, True], 0.0, 0.25) == [150, 150, 50, 50]
+    assert shared_quotas([10, 300, 50, 40], [False, False, True, True], 0.0, 0.5) == [100, 100, 100, 100]
+    gold = CorpusData("gold", {"T": "disease"}, [Sentence.from_tokens([f"g{i}"], []) for i in range(30)], [])
+    kg_train = [Sentence.from_tokens([f"k{i}"], []) for i in range(30)]
+    kg = CorpusData("kg", {"gene": "gene"}, kg_train, [], families={"gene": frozenset({"gene"})})
+    plans = plan_epoch([gold, kg], 2, 0, seed=1, epoch=0, exponent=0.0, kg_share=0.2)
+    assert len(plans) == 30 and sum(p.corpus == 1 for p in plans) == 6  # not half, as equal shares would give
+    from kogner.errors import KognerError
+    from kogner.train.trainer import TrainConfig
+
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(KognerError, match="kg_share"):
+            TrainConfig(kg_share=bad)
 
 
 def test_equal_corpus_shares_repeat_the_small_corpus_and_cut_the_large_one():

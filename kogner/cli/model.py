@@ -46,6 +46,9 @@ def train(
     corpus_exponent: Annotated[
         float | None, typer.Option(help="Corpus share of batches ~ size ** exponent (1: by size, 0: equal).")
     ] = None,
+    kg_share: Annotated[
+        float | None, typer.Option(help="Share of batches of all KG-labelled files together (0-1, exclusive).")
+    ] = None,
     seed: Annotated[int | None, typer.Option()] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 ... (default: cuda if available).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/last with its optimizer state.")] = False,
@@ -62,7 +65,8 @@ def train(
     overrides = {
         "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "lr_encoder": lr_encoder,
         "lr_heads": lr_heads, "eval_every": eval_every, "max_train_sentences": max_train_sentences,
-        "corpus_exponent": corpus_exponent, "seed": seed, "device": device, "distill_lambda": distill,
+        "corpus_exponent": corpus_exponent, "kg_share": kg_share, "seed": seed, "device": device,
+        "distill_lambda": distill,
     }  # fmt: skip
     options.update({k: v for k, v in overrides.items() if v is not None})
     options.update(corpora=corpora, output=str(output))

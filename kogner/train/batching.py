@@ -143,6 +143,7 @@ def plan_epoch(
     exponent: float = 1.0,
     kg_labels: int = 24,
     max_words: int | None = None,
+    kg_share: float | None = None,
 ) -> list[BatchPlan]:
     """The batches of one epoch, a pure function of (seed, epoch) so that a resumed run replays them exactly.
 
@@ -156,6 +157,10 @@ def plan_epoch(
     dominate) and 0 gives every corpus the same share (small corpora are passed over again, reshuffled, and
     large ones are cut short). Multi-corpus training for zero-shot transfer needs the small disease corpora
     seen as often as the large gene corpora.
+
+    ``kg_share``, when set, is the share of the epoch's batches that KG-labelled corpora get together (the gold
+    corpora get the rest; inside each group, ``exponent`` shares as above). With equal shares and one
+    KG-labelled file per gold corpus, half of all batches are dictionary-labelled text otherwise.
 
     ``max_words`` caps a batch's padded words (sentences x longest sentence): a batch of long sentences holds
     fewer of them, so the memory of a training step is bounded (see :func:`cut_batches`).
@@ -182,8 +187,13 @@ def plan_epoch(
         return plans
 
     passes = [one_pass(ci) for ci in range(len(corpora))]
-    if exponent != 1.0 and len(corpora) > 1:
+    is_kg = [c.families is not None for c in corpora]
+    quotas = None
+    if kg_share is not None and any(is_kg) and not all(is_kg):
+        quotas = shared_quotas([len(p) for p in passes], is_kg, exponent, kg_share)
+    elif exponent != 1.0 and len(corpora) > 1:
         quotas = corpus_quotas([len(p) for p in passes], exponent)
+    if quotas is not None:
         for ci, quota in enumerate(quotas):
             while len(passes[ci]) < quota:
                 passes[ci] += one_pass(ci)
@@ -208,17 +218,30 @@ def cut_batches(items: list[int], lengths: list[int], size: int, max_words: int 
     return batches
 
 
-def corpus_quotas(sizes: list[int], exponent: float) -> list[int]:
-    """Batches per corpus in one epoch: ``sum(sizes)`` shared in proportion to ``size ** exponent`` (largest
-    remainders round), at least one each."""
+def corpus_quotas(sizes: list[int], exponent: float, total: int | None = None) -> list[int]:
+    """Batches per corpus in one epoch: ``total`` (default ``sum(sizes)``) shared in proportion to
+    ``size ** exponent`` (largest remainders round), at least one each."""
     weights = [size**exponent if size else 0.0 for size in sizes]
-    total, norm = sum(sizes), sum(weights)
+    total, norm = sum(sizes) if total is None else total, sum(weights)
     exact = [total * w / norm for w in weights]
     quotas = [int(x) for x in exact]
     by_remainder = sorted(range(len(sizes)), key=lambda i: exact[i] - quotas[i], reverse=True)
     for i in by_remainder[: total - sum(quotas)]:
         quotas[i] += 1
     return [max(q, 1 if size else 0) for q, size in zip(quotas, sizes, strict=True)]
+
+
+def shared_quotas(sizes: list[int], is_kg: list[bool], exponent: float, kg_share: float) -> list[int]:
+    """Batches per corpus when the KG-labelled corpora (``is_kg``) get ``kg_share`` of ``sum(sizes)`` together
+    and the gold corpora the rest, each group shared by :func:`corpus_quotas`."""
+    total = sum(sizes)
+    kg_total = round(total * kg_share)
+    quotas = [0] * len(sizes)
+    for flag, group_total in ((True, kg_total), (False, total - kg_total)):
+        members = [i for i, kg in enumerate(is_kg) if kg == flag]
+        for i, q in zip(members, corpus_quotas([sizes[i] for i in members], exponent, group_total), strict=True):
+            quotas[i] = q
+    return quotas
 
 
 def window_long_sentences(

@@ -59,6 +59,7 @@ class TrainConfig:
     negatives: int = 2
     corpus_exponent: float = 1.0  # corpus share of batches ~ size ** exponent (0 = equal shares)
     kg_labels: int = 24  # label texts per batch of KG-labelled data (`kogner kg label`)
+    kg_share: float | None = None  # share of batches of all KG-labelled data together (None: by corpus_exponent)
     kg_unmatched_weight: float = 0.1  # loss weight of KG label texts on spans the dictionary did not match
     kg_holdout: float = 0.0  # share of KG label texts kept out of training (to choose thresholds on them)
     max_train_sentences: int | None = None
@@ -67,6 +68,10 @@ class TrainConfig:
     device: str | None = None
     distill_lambda: float = 0.0  # weight of the distillation MSE (0 = off; needs ModelConfig.kg)
     link_threshold: float = 0.8  # linker score a gold mention needs to become a distillation target
+
+    def __post_init__(self) -> None:
+        if self.kg_share is not None and not 0.0 < self.kg_share < 1.0:
+            raise KognerError(f"kg_share must lie strictly between 0 and 1, not {self.kg_share}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -160,7 +165,7 @@ class Trainer:
         cfg = self.config
         return plan_epoch(
             self.corpora, cfg.batch_size, cfg.negatives, cfg.seed, epoch, cfg.corpus_exponent, cfg.kg_labels,
-            cfg.max_batch_words,
+            cfg.max_batch_words, cfg.kg_share,
         )  # fmt: skip
 
     # ---------------------------------------------------------------- checkpoints
