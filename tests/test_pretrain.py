@@ -71,3 +71,11 @@ def test_an_unbuilt_general_model_says_how_to_build_it_in_one_line(cli, tmp_path
     text.write_text("BRCA1 mutations cause breast cancer.\n")
     code, _, err = cli("predict", text, tmp_path / "out.jsonl", "--model", "kogner-bio")
     assert code == 2 and err.count("\n") == 1 and "kogner pretrain" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["train", "ncbi-disease"], ["pretrain"], ["quickstart"]])
+def test_a_step_count_below_one_is_refused_in_one_line_by_every_training_command(cli, tmp_path, monkeypatch, command):
+    monkeypatch.setenv("KOGNER_HOME", str(tmp_path / "home"))  # no kogner-bio: quickstart would train
+    code, _, err = cli(*command, "--max-steps", "0", "--output" if command[0] != "pretrain" else "--run-dir", tmp_path)
+    assert code == 2 and err.count("\n") == 1 and "--max-steps must be at least 1, not 0" in err
+    assert "Traceback" not in err

@@ -108,8 +108,6 @@ def pretrain(
     from kogner.train.recipes import general_recipe
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if max_steps is not None and max_steps < 1:
-        raise KognerError(f"--max-steps must be at least 1, not {max_steps}")
     config = general_recipe(run_dir, run_dir / "kg-labels", device, max_steps, seed)
     target = out or models_dir() / GENERAL_MODEL
     card = pretrain(config, kg or default_kg_dir(), target, resume=resume)
@@ -169,8 +167,6 @@ def quickstart(
     from kogner.model.api import KoGNER
     from kogner.train.quickstart import DEMO_LABELS, quick_model
 
-    if max_steps is not None and max_steps < 1:
-        raise KognerError(f"--max-steps must be at least 1, not {max_steps}")
     chosen = quick_model(output, max_steps=max_steps, say=err_console.print)
     err_console.print(f"model: {chosen.path}, {chosen.how}")
     kogner = KoGNER.from_pretrained(chosen.path)

@@ -55,7 +55,7 @@ def general_recipe(
     gold = list(corpora or CORPORA)
     return TrainConfig(
         corpora=gold + [str(kg_labelled_path(label_dir, name)) for name in gold], output=str(output),
-        epochs=100, max_steps=max_steps or schedule.max_steps, batch_size=schedule.batch_size,
+        epochs=100, max_steps=schedule.max_steps if max_steps is None else max_steps, batch_size=schedule.batch_size,
         eval_every=schedule.eval_every, corpus_exponent=0.5, max_devel_sentences=300, seed=seed, device=device,
         max_batch_words=schedule.batch_size * WORDS_PER_SENTENCE,
     )  # fmt: skip

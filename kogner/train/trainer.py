@@ -69,7 +69,9 @@ class TrainConfig:
     distill_lambda: float = 0.0  # weight of the distillation MSE (0 = off; needs ModelConfig.kg)
     link_threshold: float = 0.8  # linker score a gold mention needs to become a distillation target
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # the one check of each setting, whichever entry point built the config
+        if self.max_steps is not None and self.max_steps < 1:
+            raise KognerError(f"--max-steps must be at least 1, not {self.max_steps}")
         if self.kg_share is not None and not 0.0 < self.kg_share < 1.0:
             raise KognerError(f"kg_share must lie strictly between 0 and 1, not {self.kg_share}")
 
