@@ -37,20 +37,25 @@ def curve(record: dict, name: str) -> dict[float, float] | None:
     return {float(t): f for t, f in found.items()} if found else None
 
 
-def transferred_threshold(records: list[dict], row_runs: list[dict]) -> tuple[float | None, list[float]]:
-    """The threshold the other held-out corpora choose for this row's corpus (same schedule, system and
-    labelling; their devel curves only) and the test F1 there of each of this row's runs that has a curve."""
-    r0 = row_runs[0]
-    curves: dict[str, list[dict[float, float]]] = defaultdict(list)
+def run_group(record: dict) -> tuple:
+    """What makes two runs the same system: schedule, system and KG labelling (the held-out corpus aside)."""
+    return record["schedule"], record["system"], record.get("kg_labelling")
+
+
+def devel_curves(records: list[dict]) -> dict[tuple, dict[str, list[dict[float, float]]]]:
+    """Per :func:`run_group`, the held-out devel curves of its runs by held-out corpus."""
+    curves: dict[tuple, dict[str, list[dict[float, float]]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
-        same = (r["schedule"], r["system"], r.get("kg_labelling")) == (
-            r0["schedule"],
-            r0["system"],
-            r0.get("kg_labelling"),
-        )
-        if same and (c := curve(r, "devel_f1_by_threshold")):
-            curves[r["held_out"]].append(c)
-    threshold = cross_corpus_threshold(curves, r0["held_out"])
+        if c := curve(r, "devel_f1_by_threshold"):
+            curves[run_group(r)][r["held_out"]].append(c)
+    return curves
+
+
+def transferred_threshold(curves: dict, row_runs: list[dict]) -> tuple[float | None, list[float]]:
+    """The threshold the other held-out corpora choose for this row's corpus (their devel curves of the same
+    :func:`run_group` only) and the test F1 there of each of this row's runs that has a curve."""
+    r0 = row_runs[0]
+    threshold = cross_corpus_threshold(curves.get(run_group(r0), {}), r0["held_out"])
     tests = [c for r in row_runs if (c := curve(r, "test_f1_by_threshold"))]
     return threshold, [c[threshold] for c in tests] if threshold is not None else []
 
@@ -68,13 +73,13 @@ def summarise(records: list[dict]) -> list[dict]:
         schedule, held_out, system, labelling = item[0]
         return schedule, held_out, ORDER.index(system) if system in ORDER else len(ORDER), labelling or 0
 
-    rows = []
+    rows, curves = [], devel_curves(records)
     for (schedule, held_out, system, labelling), runs in sorted(groups.items(), key=key):
         f1s = [r["f1"] for r in runs]
         dictionary = groups.get((schedule, held_out, "dictionary", labelling)) or [
             r for (_, h, sy, _), rs in groups.items() if h == held_out and sy == "dictionary" for r in rs
         ]
-        threshold, transferred = transferred_threshold(records, runs)
+        threshold, transferred = transferred_threshold(curves, runs)
         row = {
             "schedule": schedule, "held_out": held_out, "system": system, "kg_labelling": labelling,
             "name": system_name(system, labelling), "seeds": len(runs),
@@ -150,8 +155,9 @@ def references(rows: list[dict]) -> str:
                 cells.append(transferred_cell(r) if r else "–")
         refs = [f"{table[corpus]:.1f}" if corpus in table else "–" for table in REFERENCES.values()]
         lines.append(f"| {corpus} | " + " | ".join(cells + refs) + " |")
-    labelling = sorted({r["kg_labelling"] for r in rows if r["kg_labelling"]})
-    return "\n".join(lines) + f"\n\nDictionary and kogner-kg-types rows: the newest KG labelling (v{labelling[-1]}).\n"
+    newest = max((r["kg_labelling"] for r in rows if r["kg_labelling"]), default=None)
+    note = f"\nDictionary and kogner-kg-types rows: the newest KG labelling (v{newest}).\n" if newest else ""
+    return "\n".join(lines) + "\n" + note
 
 
 def plot(rows: list[dict], path: Path) -> None:

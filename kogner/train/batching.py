@@ -82,7 +82,7 @@ def subsample(items: list, limit: int | None, seed: int) -> list:
 
 def held_out_label(text: str, fraction: float) -> bool:
     """True for a stable ``fraction`` of label texts (by a hash of the text, the same in every run and process):
-    KG label texts kept out of training so that a threshold can be chosen on label texts never trained."""
+    KG label texts kept out of training, so that a run can be scored on label texts it never trained."""
     return fraction > 0 and zlib.crc32(text.encode()) % 10_000 < fraction * 10_000
 
 

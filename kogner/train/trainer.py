@@ -61,7 +61,7 @@ class TrainConfig:
     kg_labels: int = 24  # label texts per batch of KG-labelled data (`kogner kg label`)
     kg_share: float | None = None  # share of batches of all KG-labelled data together (None: by corpus_exponent)
     kg_unmatched_weight: float = 0.1  # loss weight of KG label texts on spans the dictionary did not match
-    kg_holdout: float = 0.0  # share of KG label texts kept out of training (to choose thresholds on them)
+    kg_holdout: float = 0.0  # share of KG label texts kept out of training (stable by text: never trained)
     max_train_sentences: int | None = None
     max_devel_sentences: int | None = 500
     threshold: float = DEFAULT_THRESHOLD  # devel F1 at the prediction default
