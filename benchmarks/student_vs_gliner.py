@@ -192,7 +192,9 @@ class Peer:
         return cls(GLiNER.from_pretrained(str(path / "model"), local_files_only=True, load_tokenizer=True))
 
     @torch.inference_mode()
-    def predict(self, sequences: list[tuple[str, ...]], labels: list[str], batch: int) -> list[list[Entity]]:
+    def predict(
+        self, sequences: list[tuple[str, ...]], labels: list[str], batch: int, threshold: float = 0.5
+    ) -> list[list[Entity]]:
         model = self.model
         model.eval()
         collator = model.create_collator()
@@ -202,8 +204,8 @@ class Peer:
             rows = order[b : b + batch]
             items = [{"tokenized_text": list(sequences[i]), "ner": None} for i in rows]
             collated = model.collate_batch(items, labels, collator)
-            output = model.run_batch(collated, threshold=0.5, move_to_device=True)
-            decoded = model.decode_batch(output, collated, threshold=0.5, flat_ner=True, multi_label=False)
+            output = model.run_batch(collated, threshold=threshold, move_to_device=True)
+            decoded = model.decode_batch(output, collated, threshold=threshold, flat_ner=True, multi_label=False)
             for i, spans in zip(rows, decoded, strict=True):
                 out[i] = [Entity(s.start, s.end + 1, s.entity_type, s.score) for s in spans]
         return out

@@ -9,6 +9,8 @@ registry label texts, exact span and type. Systems:
   KG label texts, or whose KG types include its node's type): the floor the model must beat.
 - ``student-gold``: gold corpora only.
 - ``kogner-kg-types`` and its ``+distill`` / ``+augment`` variants: gold corpora + KG-labelled data.
+- ``gliner``: the peer, the ``gliner`` package (0.2.29) with our encoder, on the same gold corpora in the same
+  equal shares and as many examples; run it from the environment ``student_vs_gliner.py`` describes.
 
 One JSON line per run in ``benchmarks/results/zero_shot.jsonl``; a run already there (held_out, system, seed,
 schedule, KG labelling version) is skipped, so the grid fills across sessions (``--workers 2``: two 1-thread
@@ -57,11 +59,14 @@ SYSTEMS = {  # name -> (KG-labelled data, distill, augment)
     "kogner-kg-types": (True, False, False),
     "kogner-kg-types+distill": (True, True, False),
     "kogner-kg-types+augment": (True, False, True),
+    "gliner": None,
 }
 THRESHOLD, THRESHOLD_RULE = 0.5, "fixed: the library default 0.5, set before any zero-shot run"
 
 
-def threshold_curves(args, model: KoGNER, held_out: str, gold: list[Document], pred: list[Document]) -> dict:
+def threshold_curves(
+    args, model: KoGNER | PeerTagger, held_out: str, gold: list[Document], pred: list[Document]
+) -> dict:
     """F1 by threshold on the test split (from ``pred``, decoded at the lowest threshold) and on a fixed sample
     of the held-out corpus's devel split, the same for every run (for the *other* corpora's thresholds only)."""
     corpus = CORPORA[held_out]
@@ -77,7 +82,58 @@ def threshold_curves(args, model: KoGNER, held_out: str, gold: list[Document], p
 
 def kg_labelling(system: str) -> int | None:
     """The KG labelling version a system's run reads (its matches or its training data), None for gold only."""
-    return LABELLING_VERSION if system == "dictionary" or SYSTEMS[system][0] else None
+    return LABELLING_VERSION if system == "dictionary" or (SYSTEMS[system] or (False,))[0] else None
+
+
+def peer_examples(gold: list[str], examples: int, seed: int) -> list[dict]:
+    """``examples`` GLiNER training examples in equal shares of the gold corpora (the students' mixture,
+    ``corpus_exponent=0``): each corpus shuffled and cycled, the whole shuffled again."""
+    from student_vs_gliner import gliner_examples
+
+    rng, data = random.Random(seed), []
+    for k, name in enumerate(gold):
+        pool = gliner_examples(name, CORPORA[name].labels)
+        rng.shuffle(pool)
+        share = examples // len(gold) + (k < examples % len(gold))
+        data += [pool[i % len(pool)] for i in range(share)]
+    rng.shuffle(data)
+    return data
+
+
+class PeerTagger:
+    """The gliner peer behind the one model call the runner makes, ``predict_documents``."""
+
+    def __init__(self, peer) -> None:
+        self.peer = peer
+
+    def predict_documents(self, docs, labels: dict[str, str], threshold: float, batch_size: int) -> list[Document]:
+        kinds = {text: kind for kind, text in labels.items()}
+        sentences = [s.tokens for d in docs for s in d.sentences]
+        found = iter(self.peer.predict(sentences, list(kinds), batch_size, threshold))
+        return [
+            d.with_sentences(
+                s.with_entities(Entity(e.start, e.end, kinds[e.label], e.score) for e in next(found))
+                for s in d.sentences
+            )
+            for d in docs
+        ]
+
+
+def train_peer(args, held_out: str, seed: int) -> tuple[PeerTagger, dict]:
+    from student_vs_gliner import Peer
+
+    gold, _ = leave_one_out(held_out, args.label_dir, False)
+    out = Path(args.runs) / f"{held_out}-gliner-s{seed}"
+    torch.manual_seed(seed)
+    model = Peer.build()
+    Peer.fit(model, peer_examples(gold, args.examples, seed), out, args.examples // args.batch, args.batch, seed)
+    texts = {t for name in gold for t in CORPORA[name].labels.values()}
+    info = {
+        "examples_seen": args.examples, "trained_on": gold, "label_texts_trained": len(texts),
+        "peer": Peer.name, "learning_rates": list(Peer.learning_rates), "checkpoint": "last step",
+        "device": "cpu",
+    }  # fmt: skip
+    return PeerTagger(Peer(model)), info
 
 
 def dictionary_tagger(gold: list[Document], labels: dict[str, str], labeller: KGLabeller) -> list[Document]:
@@ -132,7 +188,9 @@ def run_one(args, system: str, held_out: str, seed: int, linker: Linker) -> dict
         pred = dictionary_tagger(gold, corpus.labels, KGLabeller.from_graph(linker.kg, args.depth))
         info = {"examples_seen": 0, "label_texts_trained": 0, "device": "cpu", "trained_on": []}
     else:
-        model, info = train_system(args, system, held_out, seed)
+        model, info = (
+            train_peer(args, held_out, seed) if system == "gliner" else train_system(args, system, held_out, seed)
+        )
         pred = model.predict_documents(gold, corpus.labels, threshold=min(THRESHOLDS), batch_size=64)
         info |= threshold_curves(args, model, held_out, gold, pred)
         pred = above(pred, THRESHOLD)
@@ -172,7 +230,7 @@ def main() -> None:
     p.add_argument("--claims", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     deadline = args.deadline_at or (time.time() + args.deadline if args.deadline else float("inf"))
-    if any(system != "dictionary" and SYSTEMS[system][0] for system in args.systems):  # label once, before workers
+    if any(kg_labelling(system) and system != "dictionary" for system in args.systems):  # label once, before workers
         ensure_kg_labelled([kg_labelled_path(args.label_dir, name, "train") for name in CORPORA], args.kg, args.depth,
                            args.min_count)  # fmt: skip
     if args.workers > 1:
