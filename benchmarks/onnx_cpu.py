@@ -1,8 +1,10 @@
-"""Prediction speed of the ONNX Runtime backends (fp32, int8) against the torch fp32 student, on CPU.
+"""Prediction speed of the fast backends (ONNX Runtime fp32 and int8, torch bf16) against the torch fp32
+student, on CPU.
 
-One process, the three backends of one checkpoint loaded side by side, passes alternating, medians of
+One process, every backend of one checkpoint loaded side by side, passes alternating, medians of
 ``--repeats``: the 940 NCBI-disease test sentences (pre-tokenized, ``predict_words``) and 200 JNLPBA test
-abstracts as raw text (``predict``). With ``--model`` a trained checkpoint is used and micro F1 on the four
+abstracts as raw text (``predict``). Peak RSS of each backend comes from a fresh process that loads it and
+predicts the NCBI-disease sentences. With ``--model`` a trained checkpoint is used and micro F1 on the four
 main test splits is reported per backend; without one the model is a MiniLM student with untrained heads
 (the same compute, so speed only, F1 null).
 
@@ -12,8 +14,11 @@ main test splits is reported per backend; without one the model is a MiniLM stud
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,13 +29,14 @@ from common import provenance, write_results
 from kogner.data.corpora import CORPORA, MAIN_CORPORA
 from kogner.data.formats import read_corpus
 from kogner.evaluate import evaluate_documents
+from kogner.machine import peak_rss_mib
 from kogner.model.api import KoGNER
+from kogner.model.backends import BACKENDS
 from kogner.model.checkpoints import WEIGHTS
 from kogner.model.config import ModelConfig
 from kogner.model.onnx import ONNX_DIR, export_encoder
 
 RESULTS = Path(__file__).parent / "results"
-BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 def timed(fn) -> float:
@@ -40,7 +46,7 @@ def timed(fn) -> float:
 
 
 def speeds(models: dict[str, KoGNER], repeats: int) -> dict:
-    ncbi = [s.tokens for s in read_corpus(CORPORA["ncbi-disease"].path("test")).sentences]
+    ncbi = ncbi_sentences()
     abstracts = [d.text for d in read_corpus(CORPORA["jnlpba"].path("test")).documents][:200]
     n_abstract_sentences = sum(len(d.sentences) for d in read_corpus(CORPORA["jnlpba"].path("test")).documents[:200])
     labels = {"ncbi": list(CORPORA["ncbi-disease"].labels.values()), "jnlpba": list(CORPORA["jnlpba"].labels.values())}
@@ -61,6 +67,26 @@ def speeds(models: dict[str, KoGNER], repeats: int) -> dict:
     return out
 
 
+def ncbi_sentences() -> list[tuple[str, ...]]:
+    return [s.tokens for s in read_corpus(CORPORA["ncbi-disease"].path("test")).sentences]
+
+
+def rss_main(path: str, backend: str, threads: int) -> None:
+    torch.set_num_threads(threads)
+    KoGNER.from_pretrained(path, backend=backend).predict_words(ncbi_sentences(), ["disease"])
+    print(json.dumps({"peak_rss_mib": peak_rss_mib()}))
+
+
+def peak_rss(path: Path, threads: int) -> dict[str, float]:
+    """Peak RSS (MiB) of a fresh process per backend that loads the model and predicts NCBI-disease test."""
+    out = {}
+    for backend in BACKENDS:
+        cmd = [sys.executable, __file__, "--rss", str(path), backend, "--threads", str(threads)]
+        run = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        out[backend] = json.loads(run.stdout.strip().splitlines()[-1])["peak_rss_mib"]
+    return out
+
+
 def f1s(models: dict[str, KoGNER]) -> dict:
     out: dict[str, dict[str, float]] = {b: {} for b in models}
     for corpus in MAIN_CORPORA:
@@ -74,22 +100,29 @@ def f1s(models: dict[str, KoGNER]) -> dict:
 def table(report: dict) -> str:
     base = report["speed"]["torch"]
     lines = [
-        f"ONNX Runtime vs torch fp32 on CPU, {report['machine']}, {report['threads']} threads, model: "
+        f"Fast backends vs torch fp32 on CPU, {report['machine']}, model: "
         f"{report['model']}; median of {report['repeats']} alternating passes, ratio against torch in the same "
         "process. F1: micro, strict, test split.",
         "",
-        "| backend | NCBI test sentences/s | ratio | JNLPBA abstracts, sentences/s | ratio | "
+        "| backend | NCBI test sentences/s | ratio | JNLPBA abstracts, sentences/s | ratio | peak RSS MiB | "
         + " | ".join(f"F1 {c}" for c in MAIN_CORPORA)
         + " |",
-        "|---|---|---|---|---|" + "---|" * len(MAIN_CORPORA),
+        "|---|---|---|---|---|---|" + "---|" * len(MAIN_CORPORA),
     ]
     for backend, s in report["speed"].items():
         f1 = report["f1"].get(backend, {}) if report["f1"] else {}
         cells = " | ".join(f"{100 * f1[c]:.1f}" if c in f1 else "–" for c in MAIN_CORPORA)
         lines.append(
             f"| {backend} | {s['ncbi_sent_per_s']:.1f} | {s['ncbi_sent_per_s'] / base['ncbi_sent_per_s']:.2f} | "
-            f"{s['jnlpba_sent_per_s']:.1f} | {s['jnlpba_sent_per_s'] / base['jnlpba_sent_per_s']:.2f} | {cells} |"
+            f"{s['jnlpba_sent_per_s']:.1f} | {s['jnlpba_sent_per_s'] / base['jnlpba_sent_per_s']:.2f} | "
+            f"{report['peak_rss_mib'][backend]:.0f} | {cells} |"
         )
+    if report["f1"]:
+        lines.append("")
+        for backend, f1 in report["f1"].items():
+            if backend != "torch":
+                gap = max(abs(f1[c] - report["f1"]["torch"][c]) for c in f1)
+                lines.append(f"- {backend}: largest F1 difference from torch fp32 {100 * gap:.2f} points")
     return "\n".join(lines) + "\n"
 
 
@@ -99,7 +132,10 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--rss", nargs=2, metavar=("MODEL", "BACKEND"), help=argparse.SUPPRESS)  # a child of peak_rss
     args = p.parse_args()
+    if args.rss:
+        return rss_main(*args.rss, args.threads)
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model"
@@ -114,10 +150,12 @@ def main() -> None:
                   "threads": args.threads, "repeats": args.repeats, "seed": None}  # fmt: skip
         report["speed"] = speeds(models, args.repeats)
         report["f1"] = f1s(models) if args.model else None
+        report["peak_rss_mib"] = peak_rss(path, args.threads)
     torch_speed = report["speed"]["torch"]["ncbi_sent_per_s"]
     report["torch_sent_per_s"] = torch_speed
     report["onnx_int8_sent_per_s"] = report["speed"]["onnx-int8"]["ncbi_sent_per_s"]
     report["ratio"] = report["onnx_int8_sent_per_s"] / torch_speed
+    report["torch_bf16_ratio"] = report["speed"]["torch-bf16"]["ncbi_sent_per_s"] / torch_speed
     write_results(args.results, "onnx_cpu", report, table(report))
 
 

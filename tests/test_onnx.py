@@ -91,3 +91,15 @@ def test_the_cli_export_writes_both_files(cli, tiny_checkpoint, tmp_path):
     code, _, err = cli("export", "onnx", model)
     assert code == 0, err
     assert {"encoder.onnx", "encoder.int8.onnx", "manifest.json"} <= {p.name for p in (model / ONNX_DIR).iterdir()}
+
+
+def test_the_export_fuses_a_bert_encoder_and_leaves_the_model_as_it_was_given(tiny_checkpoint, tmp_path):
+    import json
+
+    model = KoGNER.from_pretrained(tiny_checkpoint)
+    encoder = model.student.encoder.train()
+    attention = encoder.config._attn_implementation
+    export_encoder(encoder, model.tokenizer, tmp_path / ONNX_DIR, tiny_checkpoint / WEIGHTS)
+    assert encoder.training and encoder.config._attn_implementation == attention  # mode and attention restored
+    fused = json.loads((tmp_path / ONNX_DIR / "manifest.json").read_text())["fused"]
+    assert fused.get("SkipLayerNormalization", 0) > 0, fused  # the optimizer ran: int8 quantises fused nodes

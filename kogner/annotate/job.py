@@ -53,7 +53,7 @@ class JobSettings:
     predict: dict  # PredictOptions.to_dict(): labels, thresholds, decoding, batching, linking
     shard_size: int
     kg: str | None = None
-    backend: str = "torch"  # the encoder's runtime (torch, onnx, onnx-int8): scores differ slightly
+    backend: str = "torch"  # the runtime (kogner.model.backends): scores differ slightly between them
     input_bytes: int = 0  # size and mtime detect an input changed between a kill and a resume
     input_mtime_ns: int = 0
 

@@ -18,7 +18,9 @@ ModelOption = Annotated[str, typer.Option(help="Checkpoint directory.")]
 LabelsOption = Annotated[
     list[str] | None, typer.Option(help="'disease,chemical' or TYPE=text pairs (default: the model's own).")
 ]
-BackendOption = Annotated[str, typer.Option(help="torch, onnx or onnx-int8 (the last two after `kogner export onnx`).")]
+BackendOption = Annotated[
+    str, typer.Option(help="torch, torch-bf16, onnx or onnx-int8 (the ONNX ones after `kogner export onnx`).")
+]
 ThresholdOption = Annotated[float, typer.Option(min=0.0, max=1.0, help="Lowest score of an entity.")]
 BatchOption = Annotated[int, typer.Option(min=1, help="Sentences (or windows) per forward pass.")]
 NestedOption = Annotated[bool, typer.Option(help="Allow nested entities.")]

@@ -36,11 +36,12 @@ def serve(
     except ImportError as exc:
         raise KognerError(f"serving needs the [serve] extra: pip install 'kogner[serve]' ({exc})") from None
     from kogner.model.api import KoGNER
+    from kogner.model.backends import ONNX_BACKENDS, check_backend
     from kogner.model.checkpoints import WEIGHTS, resolve_checkpoint
-    from kogner.model.onnx import check_backend, export_file
+    from kogner.model.onnx import export_file
 
     check_backend(backend)
-    if backend != "torch":  # before the server starts: the model loads in the background
+    if backend in ONNX_BACKENDS:  # before the server starts: the model loads in the background
         path = resolve_checkpoint(model)
         export_file(path, backend, path / WEIGHTS)
 

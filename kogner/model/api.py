@@ -12,7 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 from tqdm import tqdm
 
 from kogner.data.records import Document, Entity, Mention
@@ -22,12 +23,12 @@ from kogner.errors import KognerError
 from kogner.io import atomic_dir
 from kogner.kg.abbreviations import find_abbreviations
 from kogner.kg.graph import default_kg_dir
+from kogner.model.backends import ONNX_BACKENDS, Backend, check_backend
 from kogner.model.checkpoints import CONFIG, LABELS, WEIGHTS, merge_labels, resolve_checkpoint
 from kogner.model.collate import collate_words, subword_counts
 from kogner.model.config import ModelConfig
 from kogner.model.decode import Candidate, batch_candidates, greedy_flat, greedy_nested, merge_windows
 from kogner.model.knowledge import Knowledge
-from kogner.model.onnx import Backend, check_backend
 from kogner.model.options import Labels, PredictOptions
 from kogner.model.student import SpanStudent
 from kogner.model.windows import clip_words, plan_windows
@@ -47,6 +48,7 @@ class KoGNER:
         self.train_labels = train_labels or {}
         self._label_cache: dict[str, torch.Tensor] = {}
         self.knowledge: Knowledge | None = None  # a KG + teacher: augmentation input and KG ids on entities
+        self.bf16 = False  # predict under bfloat16 autocast (the torch-bf16 backend)
 
     @property
     def config(self) -> ModelConfig:
@@ -87,26 +89,30 @@ class KoGNER:
         needs one and defaults to the folder it was trained with, then to ``$KOGNER_KG``.
 
         ``backend="onnx"`` or ``"onnx-int8"`` runs the text encoder with ONNX Runtime from the checkpoint's
-        export (``kogner export onnx``); the heads, label cache and decoder are the same.
+        export (``kogner export onnx``), ``"torch-bf16"`` predicts under bfloat16 autocast
+        (:mod:`kogner.model.backends`); the heads, label cache and decoder are the same.
         """
         check_backend(backend)
         path = resolve_checkpoint(name_or_path)
         config = ModelConfig.load(path / CONFIG)
         tokenizer = load_tokenizer(str(path))
         label_tokenizer = load_tokenizer(str(path / "label_tokenizer")) if not config.shared_label_encoder else None
-        state = load_file(path / WEIGHTS)
-        if backend == "torch":
-            encoder = load_encoder("", config.encoder_config)
+        if backend not in ONNX_BACKENDS:
+            encoder, skip = load_encoder("", config.encoder_config), None
         else:
             from kogner.model.onnx import onnx_encoder
 
             encoder = onnx_encoder(path, backend, path / WEIGHTS, encoder_hf_config(config.encoder_config))
-            state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
+            skip = "encoder."  # the ONNX file has the encoder's weights: never read them into memory
+        with safe_open(path / WEIGHTS, "pt") as weights:
+            names = [k for k in weights.keys() if not (skip and k.startswith(skip))]  # noqa: SIM118 (no __iter__)
+            state = {k: weights.get_tensor(k) for k in names}
         label_encoder = None if config.shared_label_encoder else load_encoder("", config.label_encoder_config)
         student = SpanStudent(config, encoder, label_encoder)
         student.load_state_dict(state, strict=True)
         train_labels = json.loads((path / LABELS).read_text()) if (path / LABELS).is_file() else {}
         model = cls(student, tokenizer, label_tokenizer, train_labels)
+        model.bf16 = backend == "torch-bf16"
         model.student.eval()
         if config.augment:
             model.attach_kg(kg or config.kg or default_kg_dir())
@@ -157,7 +163,8 @@ class KoGNER:
         self.student.eval()
         for i in range(0, len(missing), batch_size):
             chunk = missing[i : i + batch_size]
-            vectors = self.student.label_vectors(**self.tokenize_labels(chunk))
+            with self._autocast():
+                vectors = self.student.label_vectors(**self.tokenize_labels(chunk))
             self._label_cache.update(zip(chunk, vectors, strict=True))
         return torch.stack([self._label_cache[t] for t in labels]) if labels else torch.empty(0)
 
@@ -215,7 +222,9 @@ class KoGNER:
         for chunk in _batches([pieces[j] for j in order], options.batch_size, options.max_batch_words):
             words = [p[2] for p in chunk]
             batch = collate_words(self.tokenizer, words, self.config.max_subwords).to(self.device)
-            probs = torch.sigmoid(self.student(batch, vectors, self._knowledge(words)).logits.float())
+            with self._autocast():
+                logits = self.student(batch, vectors, self._knowledge(words)).logits
+            probs = torch.sigmoid(logits.float())
             hits = batch_candidates(probs, [len(w) for w in words], labels, cuts, options.multi_label)
             for (i, first, _), cands in zip(chunk, hits, strict=True):
                 found[i].append((first, cands))
@@ -223,6 +232,9 @@ class KoGNER:
         bar.close()
         decode = greedy_flat if options.flat else greedy_nested
         return [decode(merge_windows(per)) for per in found]
+
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
     def _knowledge(self, words: Sequence[Sequence[str]]) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Teacher vectors of the dictionary matches in a batch (augmented models only)."""
