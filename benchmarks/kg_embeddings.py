@@ -105,7 +105,7 @@ def table(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--kg", type=Path, default=Path("runs/kg"), help="built graph (built here when missing)")
     p.add_argument("--epochs", type=int, default=10, help="TransR epochs, ours and PyKEEN's")
@@ -119,7 +119,57 @@ def main() -> None:
                    help="models to (re)run; the others keep their results from the last report")  # fmt: skip
     p.add_argument("--transr-batch", type=int, default=TransRConfig.batch_size)
     p.add_argument("--results", type=Path, default=RESULTS)
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def node_text_vectors(args, graph: KnowledgeGraph) -> tuple[torch.Tensor, float | None]:
+    """The GNN's input: MiniLM name vectors, computed here or read from the cached teacher."""
+    if not args.text_from_teacher:
+        return timed(TextEmbedder("all-MiniLM-L6-v2"), graph.names, progress=True)
+    from safetensors.torch import load_file
+
+    index = json.loads((args.kg / "teacher" / "index.json").read_text())
+    if index["kg_nodes_checksum"] != nodes_checksum(graph):
+        raise SystemExit(f"{args.kg}/teacher was computed on another graph; drop --text-from-teacher")
+    return load_file(args.kg / "teacher" / "vectors.safetensors")["text"], None
+
+
+def run_gnns(args, graph, split, test, known, relations) -> tuple[dict[str, dict], float | None]:
+    models: dict[str, dict] = {}
+    kinds = [k for k in ("rgcn", "transformer") if k in args.only]
+    if not kinds:
+        return models, None
+    text, text_s = node_text_vectors(args, graph)
+    for kind in kinds:
+        gconfig = GNNConfig(kind=kind, steps=args.gnn_steps, seed=args.seed, loss=args.gnn_loss)
+        (gnn, z), train_s = timed(train_gnn, text, split.train, len(relations), gconfig)
+        ranks, eval_s = timed(filtered_ranks, gnn.scorer(z), test, known)
+        name = f"kogner GNN ({kind}, {args.gnn_loss}, {args.gnn_steps} steps)"
+        models[name] = {
+            **rank_metrics(ranks), "budget": f"{args.gnn_steps} steps", "train_s": train_s, "eval_s": eval_s,
+            "eval_triples_per_s": len(test) / eval_s, "config": vars(gconfig),
+        }  # fmt: skip
+        print(name, models[name])
+    return models, text_s
+
+
+def merge_previous(report: dict, results: Path) -> dict:
+    """A partial rerun (``--only``) keeps the other models' results of the last report."""
+    previous = results / "kg_embeddings.json"
+    if not previous.is_file():
+        return report
+    old = json.loads(previous.read_text())
+    legacy = {"kogner GNN (rgcn)": "kogner GNN (rgcn, bce, 5 steps)"}  # names before --gnn-loss
+    legacy["kogner GNN (transformer)"] = "kogner GNN (transformer, bce, 50 steps)"
+    merged = {**{legacy.get(k, k): v for k, v in old["models"].items()}, **report["models"]}
+    return report | {
+        "models": merged, "text_vectors_s": report["text_vectors_s"] or old.get("text_vectors_s"),
+        "command": old["command"] + " ; " + report["command"],
+    }  # fmt: skip
+
+
+def main() -> None:
+    args = parse_args()
     origin = provenance()  # the code of the start, whatever lands while it runs
     torch.set_num_threads(args.threads)
 
@@ -144,29 +194,8 @@ def main() -> None:
             "config": vars(config),
         }  # fmt: skip
         print("kogner TransR", models["kogner TransR"])
-
-    kinds = [k for k in ("rgcn", "transformer") if k in args.only]
-    text, text_s = None, None
-    if kinds and args.text_from_teacher:  # the text part of the cached teacher: the same MiniLM name vectors
-        from safetensors.torch import load_file
-
-        index = json.loads((args.kg / "teacher" / "index.json").read_text())
-        if index["kg_nodes_checksum"] != nodes_checksum(graph):
-            raise SystemExit(f"{args.kg}/teacher was computed on another graph; drop --text-from-teacher")
-        text = load_file(args.kg / "teacher" / "vectors.safetensors")["text"]
-    elif kinds:
-        text, text_s = timed(TextEmbedder("all-MiniLM-L6-v2"), graph.names, progress=True)
-    for kind in kinds:
-        gconfig = GNNConfig(kind=kind, steps=args.gnn_steps, seed=args.seed, loss=args.gnn_loss)
-        (gnn, z), train_s = timed(train_gnn, text, split.train, len(relations), gconfig)
-        ranks, eval_s = timed(filtered_ranks, gnn.scorer(z), test, known)
-        name = f"kogner GNN ({kind}, {args.gnn_loss}, {args.gnn_steps} steps)"
-        models[name] = {
-            **rank_metrics(ranks), "budget": f"{args.gnn_steps} steps", "train_s": train_s, "eval_s": eval_s,
-            "eval_triples_per_s": len(test) / eval_s, "config": vars(gconfig),
-        }  # fmt: skip
-        print(name, models[name])
-
+    gnns, text_s = run_gnns(args, graph, split, test, known, relations)
+    models |= gnns
     if "pykeen" in args.only:
         models["PyKEEN TransR"] = {
             **pykeen_transr(graph, relations, split.train, test, known, config),
@@ -183,14 +212,7 @@ def main() -> None:
         "kg_build_s": graph.manifest["build_seconds"],
         "models": models,
     }
-    previous = args.results / "kg_embeddings.json"
-    if previous.is_file():  # a partial rerun (--skip-gnn / --skip-pykeen) keeps the other models' results
-        old = json.loads(previous.read_text())
-        legacy = {"kogner GNN (rgcn)": "kogner GNN (rgcn, bce, 5 steps)"}  # names before --gnn-loss
-        legacy["kogner GNN (transformer)"] = "kogner GNN (transformer, bce, 50 steps)"
-        report["models"] = {**{legacy.get(k, k): v for k, v in old["models"].items()}, **models}
-        report["text_vectors_s"] = report["text_vectors_s"] or old.get("text_vectors_s")
-        report["command"] = old["command"] + " ; " + report["command"]
+    report = merge_previous(report, args.results)
     write_results(args.results, "kg_embeddings", report, table(report))
 
 

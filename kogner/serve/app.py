@@ -100,10 +100,9 @@ def _over_limits(texts: list[str], body: AnnotateRequest, config: ServeConfig) -
     return None
 
 
-def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) -> FastAPI:
-    """The API around the model that ``loader`` returns (called once, in a background thread)."""
-    config = config or ServeConfig()
-    state: dict = {"batcher": None, "error": None}
+def _lifespan(loader: Callable[[], KoGNER], config: ServeConfig, state: dict):
+    """Load the model in a background thread (the server answers /health and /ready meanwhile), start the
+    micro-batcher when it is ready, and drain the batcher's queue at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -128,10 +127,13 @@ def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) 
         if state["batcher"] is not None:  # uvicorn has let in-flight requests finish; drain the queue
             await state["batcher"].stop()
 
-    app = FastAPI(title="kogner", summary="Biomedical NER with KG ids", version="1", lifespan=lifespan)
+    return lifespan
 
-    @app.middleware("http")
-    async def limits_and_auth(request: Request, call_next):
+
+def _limits_and_auth(config: ServeConfig):
+    """The HTTP middleware: bearer token on /v1/, and the body size limit before the body is parsed."""
+
+    async def middleware(request: Request, call_next):
         if config.token is not None and request.url.path.startswith("/v1/"):
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {config.token}".encode()):
@@ -142,6 +144,18 @@ def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) 
         if request.method == "POST" and length is None and len(await request.body()) > config.max_body_bytes:
             return _error(413, f"body over {config.max_body_bytes} bytes")
         return await call_next(request)
+
+    return middleware
+
+
+def create_app(loader: Callable[[], KoGNER], config: ServeConfig | None = None) -> FastAPI:
+    """The API around the model that ``loader`` returns (called once, in a background thread)."""
+    config = config or ServeConfig()
+    state: dict = {"batcher": None, "error": None}
+    lifespan = _lifespan(loader, config, state)
+    app = FastAPI(title="kogner", summary="Biomedical NER with KG ids", version="1", lifespan=lifespan)
+
+    app.middleware("http")(_limits_and_auth(config))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
