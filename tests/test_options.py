@@ -54,6 +54,8 @@ def test_of_passes_options_through_and_applies_changes_without_touching_the_orig
         (["disease"], {"threshold": float("nan")}, "from 0 to 1"),
         (["disease"], {"threshold": {"gene": 0.3}}, "unknown label"),
         (["disease"], {"batch_size": 0}, "positive integer"),
+        (["disease"], {"prefetch": -1}, "whole number of batches"),
+        (["disease"], {"prefetch": True}, "whole number of batches"),
         (["disease"], {"on_overflow": "truncate"}, "on_overflow"),
         (["disease"], {"link_threshold": -1}, "from 0 to 1"),
     ],

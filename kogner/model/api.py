@@ -7,7 +7,9 @@ model.predict(["BRCA1 mutations cause breast cancer."], ["disease", "gene"], thr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from kogner.kg.abbreviations import find_abbreviations
 from kogner.kg.graph import default_kg_dir
 from kogner.model.backends import ONNX_BACKENDS, Backend, check_backend
 from kogner.model.checkpoints import CONFIG, LABELS, WEIGHTS, merge_labels, resolve_checkpoint
-from kogner.model.collate import collate_words, subword_counts
+from kogner.model.collate import TextBatch, collate_words, subword_counts
 from kogner.model.config import ModelConfig
 from kogner.model.decode import Candidate, batch_candidates, greedy_flat, greedy_nested, merge_windows
 from kogner.model.knowledge import Knowledge
@@ -219,9 +221,9 @@ class KoGNER:
         order = sorted(range(len(pieces)), key=lambda j: -len(pieces[j][2]))  # longest first: see _batches
         cuts = options.cuts()
         bar = tqdm(total=len(pieces), desc="predict", unit="sent", leave=False, disable=None if progress else True)
-        for chunk in _batches([pieces[j] for j in order], options.batch_size, options.max_batch_words):
+        chunks = _batches([pieces[j] for j in order], options.batch_size, options.max_batch_words)
+        for chunk, batch in _ahead(self._collate, chunks, options.prefetch):
             words = [p[2] for p in chunk]
-            batch = collate_words(self.tokenizer, words, self.config.max_subwords).to(self.device)
             with self._autocast():
                 logits = self.student(batch, vectors, self._knowledge(words)).logits
             probs = torch.sigmoid(logits.float())
@@ -232,6 +234,9 @@ class KoGNER:
         bar.close()
         decode = greedy_flat if options.flat else greedy_nested
         return [decode(merge_windows(per)) for per in found]
+
+    def _collate(self, chunk: list) -> TextBatch:
+        return collate_words(self.tokenizer, [p[2] for p in chunk], self.config.max_subwords).to(self.device)
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
@@ -292,6 +297,25 @@ class KoGNER:
         if not self.train_labels:
             raise KognerError("this model records no training labels; pass the label texts to find")
         return merge_labels(self.train_labels)
+
+
+def _ahead(fn: Callable, items: Iterable, depth: int) -> Iterator[tuple]:
+    """``(item, fn(item))`` in order; with ``depth`` > 0 one background thread computes up to ``depth`` items
+    ahead of the consumer, so tokenisation and collation overlap the model (the Rust tokenizer and torch
+    release the GIL)."""
+    if depth <= 0:
+        yield from ((item, fn(item)) for item in items)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="kogner-collate") as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append((item, pool.submit(fn, item)))
+            if len(pending) > depth:
+                item, future = pending.popleft()
+                yield item, future.result()
+        while pending:
+            item, future = pending.popleft()
+            yield item, future.result()
 
 
 def _batches(pieces: list[tuple[int, int, Sequence[str]]], size: int, max_words: int) -> Iterator[list]:

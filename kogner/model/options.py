@@ -37,6 +37,7 @@ class PredictOptions:
     multi_label: bool = False  # True: a span may carry several labels
     batch_size: int = 32  # sentences (or windows) per forward pass
     max_batch_words: int = 2048  # padded words per forward pass: bounds memory and one pass's time
+    prefetch: int = 0  # batches a background thread tokenises ahead of the model (0: in line; 2 on a GPU)
     on_overflow: Literal["window", "error"] = "window"  # a sentence over the encoder's length
     link_threshold: float = 0.8  # lowest linker score for a KG id on an entity (with a KG attached)
 
@@ -47,6 +48,8 @@ class PredictOptions:
         for name in ("batch_size", "max_batch_words"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise KognerError(f"{name} must be a positive integer, not {getattr(self, name)!r}")
+        if not isinstance(self.prefetch, int) or isinstance(self.prefetch, bool) or self.prefetch < 0:
+            raise KognerError(f"prefetch must be a whole number of batches, not {self.prefetch!r}")
         if self.on_overflow not in ("window", "error"):
             raise KognerError(f"on_overflow must be 'window' or 'error', not {self.on_overflow!r}")
         _check_probability("link_threshold", self.link_threshold)
