@@ -6,7 +6,8 @@ One process, every backend of one checkpoint loaded side by side, passes alterna
 abstracts as raw text (``predict``). Peak RSS of each backend comes from a fresh process that loads it and
 predicts the NCBI-disease sentences. With ``--model`` a trained checkpoint is used and micro F1 on the four
 main test splits is reported per backend; without one the model is a MiniLM student with untrained heads
-(the same compute, so speed only, F1 null).
+(the same compute, so speed only, F1 null). ``--jobs`` adds ``kogner annotate`` and ``kogner serve`` per
+backend (``backend_jobs.py``).
 
     python benchmarks/onnx_cpu.py [--model runs/ncbi/best]
 """
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 import torch
+from backend_jobs import annotate_rates, serve_rates
 from common import provenance, write_results
 
 from kogner.data.corpora import CORPORA, MAIN_CORPORA
@@ -117,6 +119,15 @@ def table(report: dict) -> str:
             f"{s['jnlpba_sent_per_s']:.1f} | {s['jnlpba_sent_per_s'] / base['jnlpba_sent_per_s']:.2f} | "
             f"{report['peak_rss_mib'][backend]:.0f} | {cells} |"
         )
+    if report.get("annotate_docs_per_s"):
+        job, serve = report["annotate_docs_per_s"], report["serve_requests_per_s"]
+        lines += ["", "| backend | kogner annotate, abstracts/s | ratio | kogner serve, requests/s | ratio |",
+                  "|---|---|---|---|---|"]  # fmt: skip
+        for backend in job:
+            lines.append(
+                f"| {backend} | {job[backend]:.1f} | {job[backend] / job['torch']:.2f} | {serve[backend]:.1f} | "
+                f"{serve[backend] / serve['torch']:.2f} |"
+            )
     if report["f1"]:
         lines.append("")
         for backend, f1 in report["f1"].items():
@@ -132,6 +143,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--jobs", action="store_true", help="also time kogner annotate and kogner serve per backend")
     p.add_argument("--rss", nargs=2, metavar=("MODEL", "BACKEND"), help=argparse.SUPPRESS)  # a child of peak_rss
     args = p.parse_args()
     if args.rss:
@@ -151,6 +163,9 @@ def main() -> None:
         report["speed"] = speeds(models, args.repeats)
         report["f1"] = f1s(models) if args.model else None
         report["peak_rss_mib"] = peak_rss(path, args.threads)
+        if args.jobs:
+            report["annotate_docs_per_s"] = annotate_rates(models, path, args.repeats)
+            report["serve_requests_per_s"] = serve_rates(path, list(models), args.threads)
     torch_speed = report["speed"]["torch"]["ncbi_sent_per_s"]
     report["torch_sent_per_s"] = torch_speed
     report["onnx_int8_sent_per_s"] = report["speed"]["onnx-int8"]["ncbi_sent_per_s"]
