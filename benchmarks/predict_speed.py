@@ -9,7 +9,6 @@ passes over all test sentences (pre-tokenized, so the model is timed, not the wo
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import time
 from pathlib import Path
@@ -26,19 +25,21 @@ from kogner.model.api import KoGNER
 RESULTS = Path(__file__).parent / "results"
 
 
-def precision_context(precision: str, device: torch.device):
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    if precision != "fp32":
+def use_precision(models: dict[str, KoGNER], precision: str) -> None:
+    """fp32, or bf16 autocast through the models' own switch (the ``torch-bf16`` backend's)."""
+    if precision not in ("fp32", "bf16"):
         raise SystemExit(f"unknown precision {precision!r} (fp32 or bf16)")
-    return contextlib.nullcontext()
+    for model in models.values():
+        model.bf16 = precision == "bf16"
 
 
 def as_documents(gold: list[Document], found: list, names: dict[str, str]) -> list[Document]:
     """Copies of ``gold`` carrying the predicted ``(start, end, label text, score)`` of each sentence in order."""
     it = iter(found)
     return [
-        d.with_sentences(s.with_entities(Entity(a, b, names[text]) for a, b, text, _ in next(it)) for s in d.sentences)
+        d.with_sentences(
+            s.with_entities(Entity(a, b, names[text], p) for a, b, text, p in next(it)) for s in d.sentences
+        )
         for d in gold
     ]
 
@@ -67,18 +68,18 @@ def main() -> None:
     rows = []
     for setting in args.settings:
         precision, batch = setting.split(":")
-        with precision_context(precision, device):
-            times: dict[str, list[float]] = {path: [] for path in models}
-            found: dict[str, list] = {}
-            for model in models.values():
-                model.predict_words(sequences[:256], labels, batch_size=int(batch))  # warm-up
-            for _ in range(args.repeats):
-                for path, model in models.items():  # alternating, so drift hits every model alike
-                    sync()
-                    start = time.perf_counter()
-                    found[path] = model.predict_words(sequences, labels, batch_size=int(batch))
-                    sync()
-                    times[path].append(time.perf_counter() - start)
+        use_precision(models, precision)
+        times: dict[str, list[float]] = {path: [] for path in models}
+        found: dict[str, list] = {}
+        for model in models.values():
+            model.predict_words(sequences[:256], labels, batch_size=int(batch))  # warm-up
+        for _ in range(args.repeats):
+            for path, model in models.items():  # alternating, so drift hits every model alike
+                sync()
+                start = time.perf_counter()
+                found[path] = model.predict_words(sequences, labels, batch_size=int(batch))
+                sync()
+                times[path].append(time.perf_counter() - start)
         for path in models:
             f1 = evaluate_documents(gold, as_documents(gold, found[path], names)).micro.f1
             speed = len(sequences) / statistics.median(times[path])

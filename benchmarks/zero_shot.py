@@ -36,6 +36,7 @@ import torch
 from ablation import alias_split, schedule_name
 from common import provenance
 from grid import fill, start_workers
+from predict_speed import as_documents
 
 from kogner.data.corpora import CORPORA, MAIN_CORPORA
 from kogner.data.formats import read_corpus
@@ -108,15 +109,8 @@ class PeerTagger:
 
     def predict_documents(self, docs, labels: dict[str, str], threshold: float, batch_size: int) -> list[Document]:
         kinds = {text: kind for kind, text in labels.items()}
-        sentences = [s.tokens for d in docs for s in d.sentences]
-        found = iter(self.peer.predict(sentences, list(kinds), batch_size, threshold))
-        return [
-            d.with_sentences(
-                s.with_entities(Entity(e.start, e.end, kinds[e.label], e.score) for e in next(found))
-                for s in d.sentences
-            )
-            for d in docs
-        ]
+        found = self.peer.predict([s.tokens for d in docs for s in d.sentences], list(kinds), batch_size, threshold)
+        return as_documents(docs, [[(e.start, e.end, e.label, e.score) for e in s] for s in found], kinds)
 
 
 def train_peer(args, held_out: str, seed: int) -> tuple[PeerTagger, dict]:
