@@ -53,16 +53,17 @@ def test_documents(corpus: str, only: str | None = None) -> list[Document]:
     ]
 
 
-def gliner_examples(corpus: str, label_map: dict[str, str]) -> list[dict]:
-    """GLiNER's training format: inclusive word spans named by label text; every example lists all label
-    texts in ``ner_labels`` so mention-free sentences still teach "not a disease"."""
+def gliner_examples(corpus: str, label_map: dict[str, str], listed: bool = True) -> list[dict]:
+    """GLiNER's training format: inclusive word spans named by label text. ``listed``: every example lists
+    all the corpus's label texts in ``ner_labels`` so mention-free sentences still teach "not a disease";
+    otherwise GLiNER samples each example's label texts itself (its positives plus in-batch negatives)."""
     texts = sorted(set(label_map.values()))
     sentences = read_corpus(CORPORA[corpus].path("train")).sentences
     return [
         {
             "tokenized_text": list(s.tokens),
             "ner": [[e.start, e.end - 1, label_map[e.label]] for e in s.entities],
-            "ner_labels": texts,
+            **({"ner_labels": texts} if listed else {}),
         }
         for s in sentences
     ]

@@ -10,7 +10,10 @@ registry label texts, exact span and type. Systems:
 - ``student-gold``: gold corpora only.
 - ``kogner-kg-types`` and its ``+distill`` / ``+augment`` variants: gold corpora + KG-labelled data.
 - ``gliner``: the peer, the ``gliner`` package (0.2.29) with our encoder, on the same gold corpora in the same
-  equal shares and as many examples; run it from the environment ``student_vs_gliner.py`` describes.
+  equal shares and as many examples; each example lists its own corpus's label texts (``ner_labels``).
+  ``gliner+in-batch``: the same, but with GLiNER's own label sampling (an example's positive label texts plus
+  negatives drawn from the other examples of its batch, so other corpora's types become negatives). Run both
+  from the environment ``student_vs_gliner.py`` describes.
 
 One JSON line per run in ``benchmarks/results/zero_shot.jsonl``; a run already there (held_out, system, seed,
 schedule, KG labelling version) is skipped, so the grid fills across sessions (``--workers 2``: two 1-thread
@@ -61,7 +64,9 @@ SYSTEMS = {  # name -> (KG-labelled data, distill, augment)
     "kogner-kg-types+distill": (True, True, False),
     "kogner-kg-types+augment": (True, False, True),
     "gliner": None,
+    "gliner+in-batch": None,
 }
+PEERS = {"gliner": True, "gliner+in-batch": False}  # peer system -> its examples list their label texts
 THRESHOLD, THRESHOLD_RULE = 0.5, "fixed: the library default 0.5, set before any zero-shot run"
 
 
@@ -86,14 +91,15 @@ def kg_labelling(system: str) -> int | None:
     return LABELLING_VERSION if system == "dictionary" or (SYSTEMS[system] or (False,))[0] else None
 
 
-def peer_examples(gold: list[str], examples: int, seed: int) -> list[dict]:
+def peer_examples(gold: list[str], examples: int, seed: int, listed: bool = True) -> list[dict]:
     """``examples`` GLiNER training examples in equal shares of the gold corpora (the students' mixture,
-    ``corpus_exponent=0``): each corpus shuffled and cycled, the whole shuffled again."""
+    ``corpus_exponent=0``): each corpus shuffled and cycled, the whole shuffled again; ``listed`` as in
+    :func:`student_vs_gliner.gliner_examples`."""
     from student_vs_gliner import gliner_examples
 
     rng, data = random.Random(seed), []
     for k, name in enumerate(gold):
-        pool = gliner_examples(name, CORPORA[name].labels)
+        pool = gliner_examples(name, CORPORA[name].labels, listed)
         rng.shuffle(pool)
         share = examples // len(gold) + (k < examples % len(gold))
         data += [pool[i % len(pool)] for i in range(share)]
@@ -113,18 +119,20 @@ class PeerTagger:
         return as_documents(docs, [[(e.start, e.end, e.label, e.score) for e in s] for s in found], kinds)
 
 
-def train_peer(args, held_out: str, seed: int) -> tuple[PeerTagger, dict]:
+def train_peer(args, system: str, held_out: str, seed: int) -> tuple[PeerTagger, dict]:
     from student_vs_gliner import Peer
 
     gold, _ = leave_one_out(held_out, args.label_dir, False)
-    out = Path(args.runs) / f"{held_out}-gliner-s{seed}"
+    out = Path(args.runs) / f"{held_out}-{system}-s{seed}"
     torch.manual_seed(seed)
     model = Peer.build()
-    Peer.fit(model, peer_examples(gold, args.examples, seed), out, args.examples // args.batch, args.batch, seed)
+    data = peer_examples(gold, args.examples, seed, PEERS[system])
+    Peer.fit(model, data, out, args.examples // args.batch, args.batch, seed)
     texts = {t for name in gold for t in CORPORA[name].labels.values()}
     info = {
         "examples_seen": args.examples, "trained_on": gold, "label_texts_trained": len(texts),
-        "peer": Peer.name, "learning_rates": list(Peer.learning_rates), "checkpoint": "last step",
+        "peer": Peer.name, "peer_label_texts": "own corpus's, listed" if PEERS[system] else "in-batch sampling",
+        "learning_rates": list(Peer.learning_rates), "checkpoint": "last step",
         "device": "cpu",
     }  # fmt: skip
     return PeerTagger(Peer(model)), info
@@ -183,7 +191,7 @@ def run_one(args, system: str, held_out: str, seed: int, linker: Linker) -> dict
         info = {"examples_seen": 0, "label_texts_trained": 0, "device": "cpu", "trained_on": []}
     else:
         model, info = (
-            train_peer(args, held_out, seed) if system == "gliner" else train_system(args, system, held_out, seed)
+            train_peer(args, system, held_out, seed) if system in PEERS else train_system(args, system, held_out, seed)
         )
         pred = model.predict_documents(gold, corpus.labels, threshold=min(THRESHOLDS), batch_size=64)
         info |= threshold_curves(args, model, held_out, gold, pred)

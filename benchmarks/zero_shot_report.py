@@ -30,8 +30,9 @@ REFERENCES = {
 }
 ORDER = (
     "dictionary", "student-gold", "kogner-kg-types", "kogner-kg-types+distill", "kogner-kg-types+augment", "gliner",
+    "gliner+in-batch",
 )  # fmt: skip
-SHOWN = ("dictionary", "student-gold", "kogner-kg-types", "gliner")  # beside the published figures
+SHOWN = ("dictionary", "student-gold", "kogner-kg-types", "gliner", "gliner+in-batch")  # beside the published figures
 
 
 def curve(record: dict, name: str) -> dict[float, float] | None:
