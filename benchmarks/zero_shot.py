@@ -165,7 +165,7 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
         corpora=[*gold, *map(str, labelled)], output=str(out), epochs=1000, max_steps=steps, batch_size=args.batch,
         seed=seed, eval_every=max(1, steps // 2), max_devel_sentences=200, device=args.device,
         distill_lambda=1.0 if distill else 0.0, corpus_exponent=0.0, kg_unmatched_weight=args.unmatched_weight,
-        kg_holdout=args.holdout, kg_share=args.kg_share if with_kg else None,
+        kg_holdout=args.holdout, kg_share=args.kg_share if with_kg else None, label_variants=args.label_variants,
     )  # fmt: skip
     kg = str(args.kg) if (distill or augment) else None
     trainer = Trainer(config, ModelConfig(kg=kg, augment=augment))
@@ -176,7 +176,7 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
         "examples_seen": state.examples_seen, "best_step": state.best_step, "devel_f1": state.best_f1,
         "trained_on": gold, "kg_data": [str(p) for p in labelled], "label_texts_trained": len(texts),
         "kg_unmatched_weight": config.kg_unmatched_weight, "kg_holdout": config.kg_holdout,
-        "kg_share": config.kg_share,
+        "kg_share": config.kg_share, "label_variants": config.label_variants,
         "device": str(model.device),
     }  # fmt: skip
     return model, info
@@ -220,6 +220,7 @@ def main() -> None:
     p.add_argument("--unmatched-weight", type=float, default=0.1, help="loss weight of KG labels on unmatched spans")
     p.add_argument("--holdout", type=float, default=0.0, help="share of KG label texts kept out of training")
     p.add_argument("--kg-share", type=float, default=None, help="share of batches of the KG-labelled files together")
+    p.add_argument("--label-variants", type=float, default=0.0, help="share of gold batches naming KG variants")
     p.add_argument("--devel-sentences", type=int, default=1000, help="held-out devel sentences of a threshold curve")
     p.add_argument("--kg", type=Path, default=Path("~/.cache/kogner/kg").expanduser())
     p.add_argument("--label-dir", type=Path, default=Path("runs/zero_shot/kg-labels"))
@@ -246,6 +247,8 @@ def main() -> None:
         args.schedule += f"-h{args.holdout:g}"
     if args.kg_share is not None:
         args.schedule += f"-k{args.kg_share:g}"
+    if args.label_variants:
+        args.schedule += f"-v{args.label_variants:g}"
     linker = None
 
     def run(key: tuple) -> dict:

@@ -109,6 +109,33 @@ def test_a_kg_training_step_runs_under_bf16_autocast(ncbi_slice_file, slice_kg, 
     assert torch.isfinite(torch.tensor(loss))
 
 
+def test_a_renamed_batch_supervises_the_variant_as_its_corpus_label(ncbi_slice_file, tmp_path, monkeypatch):
+    """A gold batch that calls "disease" "disorder" trains "disorder" positive on the gold mentions and
+    supervises it everywhere, as its own label; "disease" is not in that batch at all."""
+    import kogner.train.trainer as trainer_module
+
+    seen = {}
+    real_targets, real_cells = trainer_module.span_targets, trainer_module.supervised_cells
+
+    def targets(entities, labels, width, max_width):
+        seen["labels"] = {e.label for ents in entities for e in ents}
+        return real_targets(entities, labels, width, max_width)
+
+    def cells(mask, targets, own):
+        seen["own"] = own.tolist()
+        return real_cells(mask, targets, own)
+
+    monkeypatch.setattr(trainer_module, "span_targets", targets)
+    monkeypatch.setattr(trainer_module, "supervised_cells", cells)
+    trainer = Trainer(_slice_config(ncbi_slice_file, tmp_path, max_steps=1), _tiny_model_config())
+    plan = trainer_module.plan_epoch(trainer.corpora, 8, 0, 1, 0)[0]
+    loss = trainer.train_step(plan.corpus, plan.sentences, ("disorder", "gene"), (("disease", "disorder"),))
+    assert torch.isfinite(torch.tensor(loss))
+    assert seen == {"labels": {"disorder"}, "own": [True, False]}
+    with pytest.raises(KognerError, match="label_variants"):
+        TrainConfig(label_variants=1.5)
+
+
 @pytest.fixture(scope="module")
 def kogner_run(root, slice_kg, teacher_result, tmp_path_factory):
     """A tiny student trained with distillation and augmentation on 32 real NCBI sentences."""

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from kogner.data import Document, read_corpus, text_to_document, write_corpus
-from kogner.data.records import Sentence
+from kogner.data.records import Entity, Sentence
 from kogner.encoder import load_encoder, load_tokenizer, tiny_encoder_config
 from kogner.evaluate import evaluate_documents
 from kogner.model import KoGNER, ModelConfig, SequenceTooLong
@@ -472,3 +472,30 @@ def test_mean_pooling_is_the_default_but_configs_saved_before_keep_first_subword
     assert ModelConfig().word_pooling == "mean"
     saved_before = {k: v for k, v in ModelConfig().to_dict().items() if k != "word_pooling"}
     assert ModelConfig.from_dict(saved_before).word_pooling == "first"
+
+
+def test_label_variants_come_from_the_kg_type_and_never_confuse_two_types_of_one_corpus():
+    from kogner.kg.labelling import label_variants
+
+    assert label_variants({"Disease": "disease"}) == {"disease": ("disorder",)}
+    assert label_variants({"GENE": "gene or gene product"}) == {
+        "gene or gene product": ("gene", "protein", "gene product")
+    }
+    # JNLPBA: protein, DNA and RNA are all genes to the KG, so none of them may be called "gene"
+    assert label_variants({"protein": "protein", "DNA": "DNA", "RNA": "RNA"}) == {}
+    assert label_variants({"Taxon": "organism"}) == {}  # a text without a KG type keeps its one name
+
+
+def test_a_variant_rate_renames_the_own_labels_of_that_share_of_gold_batches_and_replays():
+    train = [Sentence.from_tokens([f"w{i}"], [Entity(0, 1, "Disease")]) for i in range(200)]
+    gold = CorpusData("ncbi", {"Disease": "disease"}, train, [])
+    other = CorpusData("bc2gm", {"GENE": "gene"}, train[:2], [])
+    plain = plan_epoch([gold, other], 2, 1, seed=1, epoch=0)
+    assert all(p.renames == () for p in plain)
+    assert plan_epoch([gold, other], 2, 1, seed=1, epoch=0, variant_rate=0.0) == plain  # old runs replay
+    varied = plan_epoch([gold, other], 2, 1, seed=1, epoch=0, variant_rate=0.5)
+    renamed = [p for p in varied if p.renames]
+    assert 30 <= len(renamed) <= 70 and all(p.corpus == 0 for p in renamed)  # about half of the 100 gold batches
+    for p in renamed:
+        assert p.renames == (("disease", "disorder"),) and p.labels[0] == "disorder" and "disease" not in p.labels
+    assert varied == plan_epoch([gold, other], 2, 1, seed=1, epoch=0, variant_rate=0.5)

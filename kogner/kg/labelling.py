@@ -32,7 +32,7 @@ from pathlib import Path
 from kogner.data.records import Document, Entity
 from kogner.errors import KognerError
 from kogner.io import atomic_open
-from kogner.kg.graph import KnowledgeGraph
+from kogner.kg.graph import KnowledgeGraph, kg_types
 from kogner.kg.matcher import DictionaryMatcher
 from kogner.kg.normalize import singular
 
@@ -80,6 +80,24 @@ def _singular(word: str) -> str:
 def _case(word: str) -> str:
     """Lower case unless a symbol: ``Proteins`` -> ``proteins``; ``DNA``, ``p53``, ``NF-kappaB`` stay."""
     return word if any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word) else word.lower()
+
+
+def label_variants(labels: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """Other names for a gold corpus's label texts, from the KG's phrasings of their type: ``disease`` ->
+    ``disorder``, ``gene or gene product`` -> ``gene``, ``protein``, ``gene product``. A label text gets none when
+    another of the corpus's types has the same KG type (JNLPBA's ``protein`` and ``DNA`` are both genes to
+    the KG: calling a protein "gene" would teach that its DNA mentions are not genes), and a variant is never
+    another type's text."""
+    first = {text: (kg_types(text) or (None,))[0] for text in labels.values()}
+    texts = set(first)
+    out = {}
+    for text, kind in first.items():
+        if kind is None or kind not in TYPE_LABELS or sum(k == kind for k in first.values()) > 1:
+            continue
+        names = tuple(v for v in TYPE_LABELS[kind][1] if v != text and v not in texts)
+        if names:
+            out[text] = names
+    return out
 
 
 def label_text(name: str) -> str | None:

@@ -16,7 +16,7 @@ from kogner.data.formats import read_corpus
 from kogner.data.records import Document, Entity, Sentence
 from kogner.errors import KognerError
 from kogner.kg.graph import kg_types
-from kogner.kg.labelling import read_label_families
+from kogner.kg.labelling import label_variants, read_label_families
 
 
 @dataclass
@@ -121,6 +121,22 @@ class BatchPlan:
     corpus: int
     sentences: tuple[int, ...]
     labels: tuple[str, ...]
+    renames: tuple[tuple[str, str], ...] = ()  # (label text, the variant this batch calls it by)
+
+
+def gold_batch_labels(
+    own: list[str], others: list[str], variants: dict[str, tuple[str, ...]], rng: random.Random,
+    negatives: int, variant_rate: float,
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:  # fmt: skip
+    """A gold batch's label texts (its own, renamed to a KG variant in a ``variant_rate`` share of batches,
+    then ``negatives`` from ``others``) and its renames. With ``variant_rate`` 0 the random draws are those of
+    a run without variants, so earlier runs replay unchanged."""
+    renames: tuple[tuple[str, str], ...] = ()
+    if variant_rate > 0 and variants and rng.random() < variant_rate:
+        renames = tuple((text, rng.choice(variants[text])) for text in own if text in variants)
+    names = dict(renames)
+    others = [t for t in others if t not in names.values()]
+    return tuple([names.get(t, t) for t in own] + rng.sample(others, min(negatives, len(others)))), renames
 
 
 def kg_batch_labels(
@@ -144,6 +160,7 @@ def plan_epoch(
     kg_labels: int = 24,
     max_words: int | None = None,
     kg_share: float | None = None,
+    variant_rate: float = 0.0,
 ) -> list[BatchPlan]:
     """The batches of one epoch, a pure function of (seed, epoch) so that a resumed run replays them exactly.
 
@@ -162,6 +179,10 @@ def plan_epoch(
     corpora get the rest; inside each group, ``exponent`` shares as above). With equal shares and one
     KG-labelled file per gold corpus, half of all batches are dictionary-labelled text otherwise.
 
+    ``variant_rate`` is the share of gold batches that call their types by a KG variant of their label text
+    (:func:`kogner.kg.labelling.label_variants`: "disorder" for "disease"), so that a label text is learnt as
+    a meaning, not as the one string a corpus used.
+
     ``max_words`` caps a batch's padded words (sentences x longest sentence): a batch of long sentences holds
     fewer of them, so the memory of a training step is bounded (see :func:`cut_batches`).
     """
@@ -173,17 +194,19 @@ def plan_epoch(
         own = sorted(corpus.own_labels)
         others = negative_pool(corpus.own_labels, all_texts)
         vocabulary = sorted(corpus.label_texts)
+        variants = label_variants(corpus.labels) if corpus.families is None else {}
         order = list(range(len(corpus.train)))
         rng.shuffle(order)
         pool, plans = 50 * batch_size, []
         for p in range(0, len(order), pool):
             chunk = sorted(order[p : p + pool], key=lambda i: len(corpus.train[i].tokens))
             for batch in cut_batches(chunk, [len(corpus.train[i].tokens) for i in chunk], batch_size, max_words):
+                renames: tuple[tuple[str, str], ...] = ()
                 if corpus.families is not None:
                     labels = kg_batch_labels(corpus, batch, rng, kg_labels, vocabulary)
                 else:
-                    labels = tuple(own + rng.sample(others, min(negatives, len(others))))
-                plans.append(BatchPlan(ci, tuple(batch), labels))
+                    labels, renames = gold_batch_labels(own, others, variants, rng, negatives, variant_rate)
+                plans.append(BatchPlan(ci, tuple(batch), labels, renames))
         return plans
 
     passes = [one_pass(ci) for ci in range(len(corpora))]

@@ -62,6 +62,7 @@ class TrainConfig:
     kg_share: float | None = None  # share of batches of all KG-labelled data together (None: by corpus_exponent)
     kg_unmatched_weight: float = 0.1  # loss weight of KG label texts on spans the dictionary did not match
     kg_holdout: float = 0.0  # share of KG label texts kept out of training (stable by text: never trained)
+    label_variants: float = 0.0  # share of gold batches naming their types by KG variants ("disorder")
     max_train_sentences: int | None = None
     max_devel_sentences: int | None = 500
     threshold: float = DEFAULT_THRESHOLD  # devel F1 at the prediction default
@@ -74,6 +75,8 @@ class TrainConfig:
             raise KognerError(f"--max-steps must be at least 1, not {self.max_steps}")
         if self.kg_share is not None and not 0.0 < self.kg_share < 1.0:
             raise KognerError(f"kg_share must lie strictly between 0 and 1, not {self.kg_share}")
+        if not 0.0 <= self.label_variants <= 1.0:
+            raise KognerError(f"label_variants must lie between 0 and 1, not {self.label_variants}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -167,7 +170,7 @@ class Trainer:
         cfg = self.config
         return plan_epoch(
             self.corpora, cfg.batch_size, cfg.negatives, cfg.seed, epoch, cfg.corpus_exponent, cfg.kg_labels,
-            cfg.max_batch_words, cfg.kg_share,
+            cfg.max_batch_words, cfg.kg_share, cfg.label_variants,
         )  # fmt: skip
 
     # ---------------------------------------------------------------- checkpoints
@@ -226,12 +229,16 @@ class Trainer:
             fh.write(json.dumps(record) + "\n")
 
     # ---------------------------------------------------------------- steps
-    def train_step(self, ci: int, indices: tuple[int, ...], labels: tuple[str, ...]) -> float:
+    def train_step(
+        self, ci: int, indices: tuple[int, ...], labels: tuple[str, ...], renames: tuple[tuple[str, str], ...] = ()
+    ) -> float:
+        """One optimiser step on a planned batch (``renames``: the label texts it calls by a variant)."""
         model, cfg = self.model, self.model.config
         corpus = self.corpora[ci]
         sentences = [corpus.train[i] for i in indices]
         words = [s.tokens for s in sentences]
-        entities = [[Entity(e.start, e.end, corpus.labels[e.label]) for e in s.entities] for s in sentences]
+        names = {text: text for text in corpus.labels.values()} | dict(renames)
+        entities = [[Entity(e.start, e.end, names[corpus.labels[e.label]]) for e in s.entities] for s in sentences]
         batch = collate_words(model.tokenizer, words, cfg.max_subwords).to(model.device)
         with autocast(model.device):  # every forward, the distillation heads' included
             label_vectors = model.student.label_vectors(**model.tokenize_labels(labels))
@@ -252,7 +259,8 @@ class Trainer:
                 self.config.kg_unmatched_weight,
             )
         else:
-            own = torch.tensor([label in corpus.own_labels for label in labels], device=model.device)
+            own_names = {names[t] for t in corpus.own_labels}
+            own = torch.tensor([label in own_names for label in labels], device=model.device)
             cells = supervised_cells(output.span_mask, targets, own)
         loss = span_loss(output, targets, cells)
         if distill is not None:
@@ -297,7 +305,7 @@ class Trainer:
             plans = self.plan(state.epoch)
             while state.batch_in_epoch < len(plans):
                 plan = plans[state.batch_in_epoch]
-                loss = self.train_step(plan.corpus, plan.sentences, plan.labels)
+                loss = self.train_step(plan.corpus, plan.sentences, plan.labels, plan.renames)
                 state.step += 1
                 state.batch_in_epoch += 1
                 state.examples_seen += len(plan.sentences)
