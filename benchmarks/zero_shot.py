@@ -86,6 +86,16 @@ def threshold_curves(
     }  # fmt: skip
 
 
+BASE_SCHEDULE = "cpu-19200-examples-d3-m20"  # the grid's schedule; its run folders carry no suffix
+
+
+def run_dir(runs: str | Path, schedule: str, held_out: str, system: str, seed: int) -> Path:
+    """A run's folder: ``<held out>-<system>-s<seed>``, with the schedule's options beyond the base schedule
+    (``-v0.5``) appended, so a probe never overwrites a grid run's checkpoint."""
+    extra = schedule.removeprefix(BASE_SCHEDULE) if schedule.startswith(BASE_SCHEDULE) else f"-{schedule}"
+    return Path(runs) / f"{held_out}-{system}-s{seed}{extra}"
+
+
 def kg_labelling(system: str) -> int | None:
     """The KG labelling version a system's run reads (its matches or its training data), None for gold only."""
     return LABELLING_VERSION if system == "dictionary" or (SYSTEMS[system] or (False,))[0] else None
@@ -123,7 +133,7 @@ def train_peer(args, system: str, held_out: str, seed: int) -> tuple[PeerTagger,
     from student_vs_gliner import Peer
 
     gold, _ = leave_one_out(held_out, args.label_dir, False)
-    out = Path(args.runs) / f"{held_out}-{system}-s{seed}"
+    out = run_dir(args.runs, args.schedule, held_out, system, seed)
     torch.manual_seed(seed)
     model = Peer.build()
     data = peer_examples(gold, args.examples, seed, PEERS[system])
@@ -160,7 +170,7 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
     gold, labelled = leave_one_out(held_out, args.label_dir, with_kg)
     ensure_kg_labelled(labelled, args.kg, args.depth, args.min_count)
     steps = args.examples // args.batch
-    out = Path(args.runs) / f"{held_out}-{system}-s{seed}"
+    out = run_dir(args.runs, args.schedule, held_out, system, seed)
     config = TrainConfig(
         corpora=[*gold, *map(str, labelled)], output=str(out), epochs=1000, max_steps=steps, batch_size=args.batch,
         seed=seed, eval_every=max(1, steps // 2), max_devel_sentences=200, device=args.device,

@@ -1,0 +1,128 @@
+"""Does KG-labelled data cost supervised accuracy? The zero-shot grid's models on the corpora they trained on.
+
+Issue 14's target: a model trained with KG-labelled data loses at most 0.5 F1 of supervised accuracy against
+the same model without it. A zero-shot run of ``kogner-kg-types`` and one of ``student-gold`` that held out the
+same corpus with the same seed differ only in the KG-labelled data (same gold corpora in equal shares, same
+examples seen). Each is scored here on the test split of every *main* corpus it trained on (exact span and type,
+micro F1 at the library default 0.5, the corpus's registry label texts), and the two are compared by a paired
+bootstrap over sentences, pooled over the pairs of every held-out corpus and seed. Checkpoints come from
+``zero_shot.py``'s run folders; only pairs whose two checkpoints are both there are scored.
+
+One JSON line per (held out, system, seed, corpus) in ``benchmarks/results/zero_shot_supervised.jsonl``
+(resumable); ``zero_shot_supervised.md`` is rewritten from all of them::
+
+    python benchmarks/zero_shot_supervised.py --backend torch-bf16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from ablation_report import format_test
+from common import provenance
+from grid import fill
+from zero_shot import BASE_SCHEDULE, run_dir
+
+from kogner.data.corpora import CORPORA, MAIN_CORPORA
+from kogner.data.formats import read_corpus
+from kogner.evaluate.bootstrap import paired_bootstrap, sentence_counts
+from kogner.evaluate.metrics import evaluate_documents
+from kogner.model.api import KoGNER
+from kogner.model.backends import BACKENDS
+
+RESULTS = Path(__file__).parent / "results"
+FIELDS = ("held_out", "system", "seed", "corpus", "schedule", "backend")
+PAIR = ("kogner-kg-types", "student-gold")  # with KG-labelled data, without
+TARGET = -0.005  # at most 0.5 F1 lost
+
+
+def pairs(runs: Path, schedule: str, seeds: list[int]) -> list[tuple[str, int]]:
+    """(held out, seed) whose runs of both systems have a best checkpoint."""
+    return [
+        (held_out, seed)
+        for seed in seeds
+        for held_out in CORPORA
+        if all((run_dir(runs, schedule, held_out, s, seed) / "best" / "config.json").is_file() for s in PAIR)
+    ]
+
+
+def score(args, held_out: str, system: str, seed: int, corpus: str) -> dict:
+    folder = run_dir(args.runs, args.schedule, held_out, system, seed) / "best"
+    model = KoGNER.from_pretrained(folder, backend=args.backend)
+    info = CORPORA[corpus]
+    gold = read_corpus(info.path("test")).documents
+    started = time.perf_counter()
+    pred = model.predict_documents(gold, info.labels, threshold=0.5, batch_size=64)
+    scores = evaluate_documents(gold, pred)
+    return {
+        "held_out": held_out, "system": system, "seed": seed, "corpus": corpus, "schedule": args.schedule,
+        "backend": args.backend, "checkpoint": str(folder), "f1": scores.micro.f1,
+        "per_type": {t: p.f1 for t, p in scores.per_type.items()}, "threshold": 0.5,
+        "seconds": round(time.perf_counter() - started, 1), "sentence_counts": sentence_counts(gold, pred).tolist(),
+        **args.provenance,
+    }  # fmt: skip
+
+
+def report(records: list[dict]) -> str:
+    """Per corpus: both systems' mean F1 and the pooled paired difference (KG-labelled minus gold only)."""
+    by: dict[tuple, dict] = {}
+    for r in records:
+        by[r["schedule"], r["backend"], r["corpus"], r["held_out"], r["seed"], r["system"]] = r
+    groups: dict[tuple, list[tuple[dict, dict]]] = defaultdict(list)
+    for (schedule, backend, corpus, held_out, seed, system), r in sorted(by.items()):
+        other = by.get((schedule, backend, corpus, held_out, seed, PAIR[1]))
+        if system == PAIR[0] and other:
+            groups[schedule, backend, corpus].append((r, other))
+    lines = [
+        "| schedule | backend | corpus (supervised) | pairs (held out, seed) | kg-types F1 | student-gold F1 "
+        "| difference (pooled, p) | target: at most 0.5 lost |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (schedule, backend, corpus), found in groups.items():
+        a = np.concatenate([np.array(r["sentence_counts"]) for r, _ in found])
+        b = np.concatenate([np.array(o["sentence_counts"]) for _, o in found])
+        test = paired_bootstrap(a, b, samples=2000)
+        names = ", ".join(f"{r['held_out']} s{r['seed']}" for r, _ in found)
+        mean_a = 100 * np.mean([r["f1"] for r, _ in found])
+        mean_b = 100 * np.mean([o["f1"] for _, o in found])
+        verdict = "met" if test.delta >= TARGET else "missed"
+        lines.append(
+            f"| {schedule} | {backend} | {corpus} | {names} | {mean_a:.1f} | {mean_b:.1f} "
+            f"| {format_test(test.delta, test.p_value)} | {verdict} |"
+        )
+    commits = sorted({r["commit"][:7] for r in records})
+    return "\n".join(lines) + f"\n\nCommits: {', '.join(commits)}. Threshold 0.5; strict (exact span and type).\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=Path, default=Path("runs/zero_shot"))
+    p.add_argument("--schedule", default=BASE_SCHEDULE)
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    p.add_argument("--backend", default="torch", choices=BACKENDS)
+    p.add_argument("--results", type=Path, default=RESULTS / "zero_shot_supervised.jsonl")
+    p.add_argument("--report-only", action="store_true", help="rewrite the table from the records, score nothing")
+    args = p.parse_args()
+    args.provenance = provenance()
+    if not args.report_only:
+        keys = [
+            (held_out, system, seed, corpus, args.schedule, args.backend)
+            for held_out, seed in pairs(args.runs, args.schedule, args.seeds)
+            for corpus in MAIN_CORPORA
+            if corpus != held_out
+            for system in PAIR
+        ]
+        fill(keys, FIELDS, lambda key: score(args, *key[:4]), args.results)
+    records = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
+    table = report(records)
+    (args.results.parent / "zero_shot_supervised.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
