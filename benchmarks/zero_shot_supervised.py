@@ -11,7 +11,7 @@ bootstrap over sentences, pooled over the pairs of every held-out corpus and see
 One JSON line per (held out, system, seed, corpus) in ``benchmarks/results/zero_shot_supervised.jsonl``
 (resumable); ``zero_shot_supervised.md`` is rewritten from all of them::
 
-    python benchmarks/zero_shot_supervised.py --backend torch-bf16
+    python benchmarks/zero_shot_supervised.py --runs runs/zero_shot --readme
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from ablation_report import format_test
-from common import provenance
+from common import provenance, write_readme_block
 from grid import fill
 from zero_shot import BASE_SCHEDULE, run_dir
 
@@ -107,6 +107,7 @@ def main() -> None:
     p.add_argument("--backend", default="torch", choices=BACKENDS)
     p.add_argument("--results", type=Path, default=RESULTS / "zero_shot_supervised.jsonl")
     p.add_argument("--report-only", action="store_true", help="rewrite the table from the records, score nothing")
+    p.add_argument("--readme", action="store_true", help="also write the table into README.md")
     args = p.parse_args()
     args.provenance = provenance()
     if not args.report_only:
@@ -121,6 +122,8 @@ def main() -> None:
     records = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
     table = report(records)
     (args.results.parent / "zero_shot_supervised.md").write_text(table)
+    if args.readme:
+        write_readme_block("zero-shot supervised cost", "zero_shot_supervised.py", table)
     print(table)
 
 
