@@ -6,7 +6,9 @@ same corpus with the same seed differ only in the KG-labelled data (same gold co
 examples seen). Each is scored here on the test split of every *main* corpus it trained on (exact span and type,
 micro F1 at the library default 0.5, the corpus's registry label texts), and the two are compared by a paired
 bootstrap over sentences, pooled over the pairs of every held-out corpus and seed. Checkpoints come from
-``zero_shot.py``'s run folders; only pairs whose two checkpoints are both there are scored.
+``zero_shot.py``'s run folders; only pairs whose two checkpoints are both there are scored. ``--schedule``
+names the ``kogner-kg-types`` runs and ``--baseline-schedule`` the ``student-gold`` ones (by default the same):
+options that only change the KG-labelled data (``-k``: ``kg_share``) leave gold-only training as it is.
 
 One JSON line per (held out, system, seed, corpus) in ``benchmarks/results/zero_shot_supervised.jsonl``
 (resumable); ``zero_shot_supervised.md`` is rewritten from all of them::
@@ -41,18 +43,25 @@ PAIR = ("kogner-kg-types", "student-gold")  # with KG-labelled data, without
 TARGET = -0.005  # at most 0.5 F1 lost
 
 
-def pairs(runs: Path, schedule: str, seeds: list[int]) -> list[tuple[str, int]]:
+def schedules(args) -> dict[str, str]:
+    """The schedule each system of :data:`PAIR` is read from."""
+    return {PAIR[0]: args.schedule, PAIR[1]: args.baseline_schedule or args.schedule}
+
+
+def pairs(args) -> list[tuple[str, int]]:
     """(held out, seed) whose runs of both systems have a best checkpoint."""
+    found = schedules(args)
     return [
         (held_out, seed)
-        for seed in seeds
+        for seed in args.seeds
         for held_out in CORPORA
-        if all((run_dir(runs, schedule, held_out, s, seed) / "best" / "config.json").is_file() for s in PAIR)
+        if all((run_dir(args.runs, found[s], held_out, s, seed) / "best" / "config.json").is_file() for s in PAIR)
     ]
 
 
 def score(args, held_out: str, system: str, seed: int, corpus: str) -> dict:
-    folder = run_dir(args.runs, args.schedule, held_out, system, seed) / "best"
+    schedule = schedules(args)[system]
+    folder = run_dir(args.runs, schedule, held_out, system, seed) / "best"
     model = KoGNER.from_pretrained(folder, backend=args.backend)
     info = CORPORA[corpus]
     gold = read_corpus(info.path("test")).documents
@@ -60,7 +69,8 @@ def score(args, held_out: str, system: str, seed: int, corpus: str) -> dict:
     pred = model.predict_documents(gold, info.labels, threshold=0.5, batch_size=64)
     scores = evaluate_documents(gold, pred)
     return {
-        "held_out": held_out, "system": system, "seed": seed, "corpus": corpus, "schedule": args.schedule,
+        "held_out": held_out, "system": system, "seed": seed, "corpus": corpus, "schedule": schedule,
+        "compared_with": schedules(args)[PAIR[1]] if system == PAIR[0] else None,
         "backend": args.backend, "checkpoint": str(folder), "f1": scores.micro.f1,
         "per_type": {t: p.f1 for t, p in scores.per_type.items()}, "threshold": 0.5,
         "seconds": round(time.perf_counter() - started, 1), "sentence_counts": sentence_counts(gold, pred).tolist(),
@@ -75,7 +85,7 @@ def report(records: list[dict]) -> str:
         by[r["schedule"], r["backend"], r["corpus"], r["held_out"], r["seed"], r["system"]] = r
     groups: dict[tuple, list[tuple[dict, dict]]] = defaultdict(list)
     for (schedule, backend, corpus, held_out, seed, system), r in sorted(by.items()):
-        other = by.get((schedule, backend, corpus, held_out, seed, PAIR[1]))
+        other = by.get((r.get("compared_with") or schedule, backend, corpus, held_out, seed, PAIR[1]))
         if system == PAIR[0] and other:
             groups[schedule, backend, corpus].append((r, other))
     lines = [
@@ -103,6 +113,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=Path, default=Path("runs/zero_shot"))
     p.add_argument("--schedule", default=BASE_SCHEDULE)
+    p.add_argument("--baseline-schedule", default=None, help="schedule of the student-gold runs (default: --schedule)")
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     p.add_argument("--backend", default="torch", choices=BACKENDS)
     p.add_argument("--results", type=Path, default=RESULTS / "zero_shot_supervised.jsonl")
@@ -112,8 +123,8 @@ def main() -> None:
     args.provenance = provenance()
     if not args.report_only:
         keys = [
-            (held_out, system, seed, corpus, args.schedule, args.backend)
-            for held_out, seed in pairs(args.runs, args.schedule, args.seeds)
+            (held_out, system, seed, corpus, schedules(args)[system], args.backend)
+            for held_out, seed in pairs(args)
             for corpus in MAIN_CORPORA
             if corpus != held_out
             for system in PAIR
