@@ -499,3 +499,19 @@ def test_a_variant_rate_renames_the_own_labels_of_that_share_of_gold_batches_and
     for p in renamed:
         assert p.renames == (("disease", "disorder"),) and p.labels[0] == "disorder" and "disease" not in p.labels
     assert varied == plan_epoch([gold, other], 2, 1, seed=1, epoch=0, variant_rate=0.5)
+
+
+def test_kg_labelled_data_can_leave_the_gold_corpora_their_own_label_texts():
+    from kogner.train.batching import kg_without_gold_texts
+
+    gold = CorpusData("jnlpba", {"protein": "protein", "DNA": "DNA"}, [], [])
+    mention = [Entity(0, 1, "protein"), Entity(0, 1, "gene product"), Entity(2, 3, "enzyme")]
+    families = {t: frozenset({"gene"}) for t in ("protein", "gene product", "enzyme")}
+    kg = CorpusData(
+        "kg", {t: t for t in families}, [Sentence.from_tokens(["IL-2", "and", "kinase"], mention)], [], families
+    )
+    kept_gold, kept_kg = kg_without_gold_texts([gold, kg])
+    assert kept_gold is gold
+    assert set(kept_kg.families) == set(kept_kg.labels) == {"gene product", "enzyme"}
+    assert [(e.start, e.label) for e in kept_kg.train[0].entities] == [(0, "gene product"), (2, "enzyme")]
+    assert [e.label for e in kg.train[0].entities] == ["protein", "gene product", "enzyme"]  # the input is kept

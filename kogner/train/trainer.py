@@ -30,6 +30,7 @@ from kogner.model.student import kg_cells, span_loss, supervised_cells
 from kogner.train.batching import (
     CorpusData,
     kg_span_families,
+    kg_without_gold_texts,
     plan_epoch,
     read_training_corpus,
     window_long_sentences,
@@ -63,6 +64,7 @@ class TrainConfig:
     kg_unmatched_weight: float = 0.1  # loss weight of KG label texts on spans the dictionary did not match
     kg_holdout: float = 0.0  # share of KG label texts kept out of training (stable by text: never trained)
     label_variants: float = 0.0  # share of gold batches naming their types by KG variants ("disorder")
+    kg_gold_texts: bool = True  # False: KG-labelled data does not teach the gold corpora's label texts
     max_train_sentences: int | None = None
     max_devel_sentences: int | None = 500
     threshold: float = DEFAULT_THRESHOLD  # devel F1 at the prediction default
@@ -142,6 +144,8 @@ class Trainer:
             )
             for c in config.corpora
         ]
+        if not config.kg_gold_texts:
+            self.corpora = kg_without_gold_texts(self.corpora)
         # gold corpora only: their types are a checkpoint's default labels (KG-labelled data teaches hundreds of
         # label texts, listed in its summary file, not a set to predict by default)
         self.model.train_labels = {c.name: c.labels for c in self.corpora if c.families is None}
