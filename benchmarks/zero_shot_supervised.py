@@ -19,13 +19,13 @@ One JSON line per (held out, system, seed, corpus) in ``benchmarks/results/zero_
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from ablation_report import format_test
+from ablation_report import format_test, load
 from common import provenance, write_readme_block
 from grid import fill
 from zero_shot import BASE_SCHEDULE, run_dir
@@ -36,6 +36,7 @@ from kogner.evaluate.bootstrap import paired_bootstrap, sentence_counts
 from kogner.evaluate.metrics import evaluate_documents
 from kogner.model.api import KoGNER
 from kogner.model.backends import BACKENDS
+from kogner.model.options import DEFAULT_THRESHOLD
 
 RESULTS = Path(__file__).parent / "results"
 FIELDS = ("held_out", "system", "seed", "corpus", "schedule", "backend")
@@ -59,20 +60,25 @@ def pairs(args) -> list[tuple[str, int]]:
     ]
 
 
+@functools.lru_cache(maxsize=len(PAIR))  # the keys alternate the pair's two models over the corpora
+def checkpoint(folder: Path, backend: str) -> KoGNER:
+    return KoGNER.from_pretrained(folder, backend=backend)
+
+
 def score(args, held_out: str, system: str, seed: int, corpus: str) -> dict:
     schedule = schedules(args)[system]
     folder = run_dir(args.runs, schedule, held_out, system, seed) / "best"
-    model = KoGNER.from_pretrained(folder, backend=args.backend)
+    model = checkpoint(folder, args.backend)
     info = CORPORA[corpus]
     gold = read_corpus(info.path("test")).documents
     started = time.perf_counter()
-    pred = model.predict_documents(gold, info.labels, threshold=0.5, batch_size=64)
+    pred = model.predict_documents(gold, info.labels, threshold=DEFAULT_THRESHOLD, batch_size=64)
     scores = evaluate_documents(gold, pred)
     return {
         "held_out": held_out, "system": system, "seed": seed, "corpus": corpus, "schedule": schedule,
         "compared_with": schedules(args)[PAIR[1]] if system == PAIR[0] else None,
         "backend": args.backend, "checkpoint": str(folder), "f1": scores.micro.f1,
-        "per_type": {t: p.f1 for t, p in scores.per_type.items()}, "threshold": 0.5,
+        "per_type": {t: p.f1 for t, p in scores.per_type.items()}, "threshold": DEFAULT_THRESHOLD,
         "seconds": round(time.perf_counter() - started, 1), "sentence_counts": sentence_counts(gold, pred).tolist(),
         **args.provenance,
     }  # fmt: skip
@@ -85,8 +91,9 @@ def report(records: list[dict]) -> str:
         by[r["schedule"], r["backend"], r["corpus"], r["held_out"], r["seed"], r["system"]] = r
     groups: dict[tuple, list[tuple[dict, dict]]] = defaultdict(list)
     for (schedule, backend, corpus, held_out, seed, system), r in sorted(by.items()):
-        other = by.get((r.get("compared_with") or schedule, backend, corpus, held_out, seed, PAIR[1]))
-        if system == PAIR[0] and other:
+        if system != PAIR[0]:
+            continue
+        if other := by.get((r.get("compared_with") or schedule, backend, corpus, held_out, seed, PAIR[1])):
             groups[schedule, backend, corpus].append((r, other))
     lines = [
         "| schedule | backend | corpus (supervised) | pairs (held out, seed) | kg-types F1 | student-gold F1 "
@@ -130,7 +137,7 @@ def main() -> None:
             for system in PAIR
         ]
         fill(keys, FIELDS, lambda key: score(args, *key[:4]), args.results)
-    records = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
+    records = load(args.results)
     table = report(records)
     (args.results.parent / "zero_shot_supervised.md").write_text(table)
     if args.readme:

@@ -89,12 +89,11 @@ def label_variants(labels: dict[str, str]) -> dict[str, tuple[str, ...]]:
     the KG: calling a protein "gene" would teach that its DNA mentions are not genes), and a variant is never
     another type's text."""
     first = {text: (kg_types(text) or (None,))[0] for text in labels.values()}
-    texts = set(first)
     out = {}
     for text, kind in first.items():
         if kind is None or kind not in TYPE_LABELS or sum(k == kind for k in first.values()) > 1:
             continue
-        names = tuple(v for v in TYPE_LABELS[kind][1] if v != text and v not in texts)
+        names = tuple(v for v in TYPE_LABELS[kind][1] if v not in first)
         if names:
             out[text] = names
     return out
