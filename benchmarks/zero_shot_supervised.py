@@ -6,12 +6,12 @@ same corpus with the same seed differ only in the KG-labelled data (same gold co
 examples seen). Each is scored here on the test split of every *main* corpus it trained on (exact span and type,
 micro F1 at the library default 0.5, the corpus's registry label texts), and the two are compared by a paired
 bootstrap over sentences, pooled over the pairs of every held-out corpus and seed. Checkpoints come from
-``zero_shot.py``'s run folders; only pairs whose two checkpoints are both there are scored. ``--schedule``
-names the ``kogner-kg-types`` runs and ``--baseline-schedule`` the ``student-gold`` ones (by default the same):
-options that only change the KG-labelled data (``-k``: ``kg_share``) leave gold-only training as it is, and a
-``kogner-kg-types`` schedule of twice the examples (``cpu-38400-...``, KG batches half of them) sees exactly the
-gold examples of a ``student-gold`` one of ``cpu-19200-...``: the cost of the KG data at equal gold data, not at
-equal compute.
+``zero_shot.py``'s run folders; a pair is scored when each side has its checkpoint or already has its records.
+``--schedule`` names the ``kogner-kg-types`` runs and ``--baseline-schedule`` the ``student-gold`` ones (by
+default the same): options that only change the KG-labelled data (``-k``: ``kg_share``) leave gold-only
+training as it is, and a ``kogner-kg-types`` schedule of twice the examples (``cpu-38400-...``, KG batches
+half of them) sees exactly the gold examples of a ``student-gold`` one of ``cpu-19200-...``: the cost of the KG
+data at equal gold data, not at equal compute.
 
 One JSON line per (held out, system, seed, corpus) in ``benchmarks/results/zero_shot_supervised.jsonl``
 (resumable); ``zero_shot_supervised.md`` is rewritten from all of them::
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from ablation_report import format_test, load
 from common import provenance, write_readme_block
-from grid import fill
+from grid import done_keys, fill
 from zero_shot import BASE_SCHEDULE, run_dir
 
 from kogner.data.corpora import CORPORA, MAIN_CORPORA
@@ -53,13 +53,22 @@ def schedules(args) -> dict[str, str]:
 
 
 def pairs(args) -> list[tuple[str, int]]:
-    """(held out, seed) whose runs of both systems have a best checkpoint."""
+    """(held out, seed) whose two systems can each be scored or already were: a side's checkpoint may be gone
+    (run folders do not outlive a machine) once all its corpora are in the results."""
     found = schedules(args)
+    done = done_keys(args.results, FIELDS)
+
+    def ready(held_out: str, system: str, seed: int) -> bool:
+        if (run_dir(args.runs, found[system], held_out, system, seed) / "best" / "config.json").is_file():
+            return True
+        corpora = [c for c in MAIN_CORPORA if c != held_out]
+        return all((held_out, system, seed, c, found[system], args.backend) in done for c in corpora)
+
     return [
         (held_out, seed)
         for seed in args.seeds
         for held_out in CORPORA
-        if all((run_dir(args.runs, found[s], held_out, s, seed) / "best" / "config.json").is_file() for s in PAIR)
+        if all(ready(held_out, system, seed) for system in PAIR)
     ]
 
 
