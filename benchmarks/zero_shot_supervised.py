@@ -52,6 +52,12 @@ def schedules(args) -> dict[str, str]:
     return {PAIR[0]: args.schedule, PAIR[1]: args.baseline_schedule or args.schedule}
 
 
+def run_keys(args, held_out: str, system: str, seed: int) -> list[tuple]:
+    """The record keys (:data:`FIELDS`) of one run: one per main corpus it trained on."""
+    schedule = schedules(args)[system]
+    return [(held_out, system, seed, c, schedule, args.backend) for c in MAIN_CORPORA if c != held_out]
+
+
 def pairs(args) -> list[tuple[str, int]]:
     """(held out, seed) whose two systems can each be scored or already were: a side's checkpoint may be gone
     (run folders do not outlive a machine) once all its corpora are in the results."""
@@ -61,8 +67,7 @@ def pairs(args) -> list[tuple[str, int]]:
     def ready(held_out: str, system: str, seed: int) -> bool:
         if (run_dir(args.runs, found[system], held_out, system, seed) / "best" / "config.json").is_file():
             return True
-        corpora = [c for c in MAIN_CORPORA if c != held_out]
-        return all((held_out, system, seed, c, found[system], args.backend) in done for c in corpora)
+        return all(key in done for key in run_keys(args, held_out, system, seed))
 
     return [
         (held_out, seed)
@@ -144,11 +149,7 @@ def main() -> None:
     args.provenance = provenance()
     if not args.report_only:
         keys = [
-            (held_out, system, seed, corpus, schedules(args)[system], args.backend)
-            for held_out, seed in pairs(args)
-            for corpus in MAIN_CORPORA
-            if corpus != held_out
-            for system in PAIR
+            key for held_out, seed in pairs(args) for system in PAIR for key in run_keys(args, held_out, system, seed)
         ]
         fill(keys, FIELDS, lambda key: score(args, *key[:4]), args.results)
     records = load(args.results)
