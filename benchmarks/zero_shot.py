@@ -148,18 +148,25 @@ def train_peer(args, system: str, held_out: str, seed: int) -> tuple[PeerTagger,
     return PeerTagger(Peer(model)), info
 
 
+def dictionary_label(texts: frozenset[str], kg_type: str, labels: dict[str, str]) -> str | None:
+    """The held-out type of a match: the first whose label text is one of the match's KG label texts, else the
+    first whose KG types hold the node's type (a T cell is JNLPBA's "cell type" by its label texts, though the
+    KG types of "cell line" hold its type too), else None."""
+    by_text = (kind for kind, text in labels.items() if text in texts)
+    by_type = (kind for kind, text in labels.items() if kg_type in (kg_types(text) or ()))
+    return next(by_text, None) or next(by_type, None)
+
+
 def dictionary_tagger(gold: list[Document], labels: dict[str, str], labeller: KGLabeller) -> list[Document]:
-    """Tag every dictionary match with the first held-out label its KG labels or KG type name."""
+    """Tag every dictionary match with its held-out type (:func:`dictionary_label`)."""
     summary, kg, out = LabelSummary(), labeller.nodes.kg, []
     for doc in gold:
         sentences = []
         for sent in doc.sentences:
             entities = []
             for start, end, texts, _, node in labeller.spans(sent.tokens, summary):
-                for kind, text in labels.items():
-                    if text in texts or kg.types[node] in (kg_types(text) or ()):
-                        entities.append(Entity(start, end, kind))
-                        break
+                if kind := dictionary_label(texts, kg.types[node], labels):
+                    entities.append(Entity(start, end, kind))
             sentences.append(sent.with_entities(entities))
         out.append(doc.with_sentences(sentences))
     return out

@@ -279,3 +279,70 @@ def test_mesh_proteins_and_enzymes_are_gene_products_not_chemicals():
     assert mesh_type(["D12.125.067"]) == "Chemical"  # amino acids stay chemicals
     assert mesh_type(["C04.557", "D12.776.1"]) == "Disease"
     assert TYPE_LABELS["Protein"] == ("gene", ("protein", "gene product"))
+
+
+SUBTREE_NODES = """id\ttype\tname
+CELLS\tCell\tCells
+MeSH::D002460\tCell\tCell Line
+CL1\tCell\tJurkat Cells
+T1\tCell\tT-Lymphocytes
+MeSH::D009696\tChemical\tNucleic Acids
+MeSH::D004247\tChemical\tDNA
+X1\tChemical\tDNA, Complementary
+S1\tChemical\tSucrose
+"""
+SUBTREE_TRIPLES = (
+    "head\trelation\ttail\nMeSH::D002460\ttree_parent\tCELLS\nCL1\ttree_parent\tMeSH::D002460\n"
+    "T1\ttree_parent\tCELLS\nMeSH::D004247\ttree_parent\tMeSH::D009696\nX1\ttree_parent\tMeSH::D004247\n"
+)
+
+
+@pytest.fixture(scope="module")
+def subtree_kg(tmp_path_factory):
+    from kogner.kg.build import build_graph
+
+    folder = tmp_path_factory.mktemp("subtreekg") / "hand"
+    folder.mkdir()
+    (folder / "nodes.tsv").write_text(SUBTREE_NODES)
+    (folder / "aliases.tsv").write_text("text\tnode\nJurkat cells\tCL1\nT cells\tT1\ncDNA\tX1\nsucrose\tS1\n")
+    (folder / "triples.tsv").write_text(SUBTREE_TRIPLES)
+    build_graph(folder.parent / "graph", None, [folder])
+    return folder.parent / "graph"
+
+
+def test_cell_lines_and_nucleic_acids_take_their_subtrees_phrasings_not_their_kg_types(cli, subtree_kg, tmp_path):
+    src, out = tmp_path / "text.txt", tmp_path / "kg.jsonl"
+    src.write_text("Jurkat cells and T cells express a cDNA in sucrose .\n")
+    code, _, err = cli("kg", "label", src, "--out", out, "--kg", subtree_kg, "--min-count", "1")
+    assert code == 0, err
+    spans: dict[str, set[str]] = {}
+    for e in json.loads(out.read_text().splitlines()[0])["entities"]:
+        spans.setdefault(e["text"], set()).add(e["label"])
+    assert spans["Jurkat cells"] == {"cell line", "cell"}  # a cell line is no "cell type"
+    assert spans["T cells"] == {"cell type", "cell"}
+    assert spans["cDNA"] == {"DNA", "nucleic acid"}  # the nearest root (DNA) wins over Nucleic Acids; no "chemical"
+    assert spans["sucrose"] == {"chemical", "chemical compound"}  # outside every subtree: its KG type's phrasings
+    families = {t: v["families"] for t, v in json.loads((tmp_path / "kg.summary.json").read_text())["labels"].items()}
+    assert families["cell line"] == ["cell line"] and families["cell type"] == ["anatomy"]
+    assert families["cell"] == ["anatomy", "cell line"] and families["DNA"] == ["nucleic acid"]
+    # so on a cell-line span "cell type" is a known negative, and "cell line" on a cell-type span
+    labels = ("cell line", "cell type", "cell")
+    entities = [[Entity(0, 2, "cell line"), Entity(0, 2, "cell"), Entity(3, 5, "cell type"), Entity(3, 5, "cell")]]
+    frozen = {t: frozenset(f) for t, f in families.items()}
+    _, compatible = kg_span_families(entities, labels, frozen, width=6, k=2)
+    assert compatible[0, 0, 1].tolist() == [True, False, True]
+    assert compatible[0, 3, 1].tolist() == [False, True, True]
+
+
+def test_the_dictionary_floor_prefers_a_label_named_by_the_match_over_one_its_kg_type_allows(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    from zero_shot import dictionary_label
+
+    jnlpba = {"protein": "protein", "DNA": "DNA", "cell_line": "cell line", "cell_type": "cell type"}
+    # the KG types of "cell line" hold the Cell type of a T cell too, but its label texts name "cell type"
+    assert dictionary_label(frozenset({"cell type", "cell"}), "Cell", jnlpba) == "cell_type"
+    assert dictionary_label(frozenset({"cell line", "cell"}), "Cell", jnlpba) == "cell_line"
+    assert dictionary_label(frozenset({"lymphocyte"}), "Cell", jnlpba) == "cell_line"  # by type, in label order
+    assert dictionary_label(frozenset({"disease"}), "Disease", jnlpba) is None

@@ -15,6 +15,11 @@ a node with at least ``CATEGORY_SIZE`` descendants) is no entity mention to any 
 so such a match is dropped and counted. Diseases and cell types keep theirs: "cancer" and "neurons" are
 mentions to the disease and cell-type corpora (NCBI-disease, CRAFT).
 
+Subtrees the KG's node types misname (``SUBTREE_LABELS``): MeSH files cell lines under cells and nucleic acids
+under chemicals, but a cell line is no cell type and DNA is no chemical to any NER convention (Cellosaurus
+against the Cell Ontology; GENIA, CRAFT, BioNLP). The members of such a subtree take its family and phrasings,
+so "cell line" and "cell type" become known negatives of each other instead of one hiding the other.
+
 Ambiguity: an alias that names several nodes is labelled with what all its readings agree on (the
 intersection of their label texts) when the readings share a family; when they do not ("DMD": a disease and
 a gene), or agree on nothing, the match is dropped and counted, never guessed.
@@ -56,9 +61,18 @@ TYPE_LABELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Phenomenon": ("process", ("biological phenomenon",)),
     "Procedure": ("procedure", ("medical procedure",)),
 }
+# subtree root's KG id -> (family, phrasings) for the root and every node below it, the nearest root winning
+SUBTREE_LABELS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "MeSH::D002460": ("cell line", ("cell line",)),  # Cell Line (A11.251.210): HeLa, Jurkat, K562 cells
+    "MeSH::D009696": ("nucleic acid", ("nucleic acid",)),  # Nucleic Acids (D13.444)
+    "MeSH::D004247": ("nucleic acid", ("DNA", "nucleic acid")),  # DNA: cDNA, viral, mitochondrial DNA
+    "MeSH::D012313": ("nucleic acid", ("RNA", "nucleic acid")),  # RNA: messenger, transfer, small RNAs
+    "MeSH::D040481": ("nucleic acid", ("DNA region", "genome component")),  # Genome Components: genes, introns
+}
 CATEGORY_SIZE = 50  # descendants that make a node a category (MeSH "Proteins" 3,130, "DNA" 54, "Mutation" 49)
 CATEGORY_MENTION_TYPES = frozenset(("Disease", "Symptom", "Side Effect", "Cell"))  # whose bare class names are tagged
-LABELLING_VERSION = 2  # 2: no category words, no operator or function-word spans, proteins are gene products
+LABELLING_VERSION = 3  # 2: no category words, operator or function-word spans; proteins are gene products
+# 3: cell lines, nucleic acids and genome components take their subtree's family and phrasings (SUBTREE_LABELS)
 PARENT_RELATIONS = {"is_a": "head", "tree_parent": "head", "PCiC": "tail"}  # relation -> which end is the child
 _KEEP_PLURAL = ("species", "series", "diabetes", "herpes", "rabies", "measles", "mumps", "scabies", "caries", "ics")
 _IRREGULAR = {"gases": "gas", "uses": "use", "viruses": "virus", "fungi": "fungus", "bacteria": "bacterium"}
@@ -135,6 +149,8 @@ class NodeLabels:
                 self.children[parent].append(child)
         self._cache: dict[int, frozenset[str]] = {}
         self._sizes: dict[int, int] = {}
+        self._entries: dict[int, tuple[str, tuple[str, ...]] | None] = {}
+        self._subtree_roots = {kg.row(i): entry for i, entry in SUBTREE_LABELS.items() if i in kg.index}
 
     def descendants(self, node: int) -> int:
         """How many nodes lie below ``node`` in the hierarchies (each once)."""
@@ -154,24 +170,38 @@ class NodeLabels:
             self.kg.types[n] not in CATEGORY_MENTION_TYPES and self.descendants(n) >= CATEGORY_SIZE for n in nodes
         )
 
+    def entry(self, node: int) -> tuple[str, tuple[str, ...]] | None:
+        """(family, type phrasings) of a node: its nearest ``SUBTREE_LABELS`` root's (itself included), else its
+        KG type's; None for a type that is never labelled."""
+        if node not in self._entries:
+            entry = TYPE_LABELS.get(self.kg.types[node])
+            if entry and self._subtree_roots:
+                lineage = (node, *self.ancestors(node, None))
+                entry = next((self._subtree_roots[n] for n in lineage if n in self._subtree_roots), entry)
+            self._entries[node] = entry
+        return self._entries[node]
+
     def family(self, node: int) -> str | None:
-        entry = TYPE_LABELS.get(self.kg.types[node])
+        entry = self.entry(node)
         return entry[0] if entry else None
 
-    def ancestors(self, node: int) -> list[int]:
-        """Ancestors up to ``depth`` levels, nearest first, each once (the hierarchies are DAGs)."""
-        seen, level, found = {node}, [node], []
-        for _ in range(self.depth):
+    def ancestors(self, node: int, depth: int | None = -1) -> list[int]:
+        """Ancestors up to ``depth`` levels (default: the labeller's; None: all), nearest first, each once (the
+        hierarchies are DAGs)."""
+        depth = self.depth if depth == -1 else depth
+        seen, level, found, levels = {node}, [node], [], 0
+        while level and (depth is None or levels < depth):
             level = [p for n in level for p in self.parents.get(n, ()) if p not in seen]
             level = list(dict.fromkeys(level))
             seen.update(level)
             found += level
+            levels += 1
         return found
 
     def labels(self, node: int) -> frozenset[str]:
         """The node's type phrasings and the label texts of its ancestors (empty for unmatched types)."""
         if node not in self._cache:
-            entry = TYPE_LABELS.get(self.kg.types[node])
+            entry = self.entry(node)
             texts: set[str] = set(entry[1]) if entry else set()
             if entry:
                 texts.update(t for a in self.ancestors(node) if (t := label_text(self.kg.names[a])))
