@@ -238,10 +238,11 @@ def test_label_texts_held_out_for_calibration_never_reach_training(tmp_path):
     assert {e.label for s in corpus.train for e in s.entities} == set(texts) - held
 
 
-CATEGORY_NODES = "".join(f"P{i}\tChemical\tprotein number {i}\n" for i in range(50)) + "".join(
-    f"N{i}\tDisease\tcancer number {i}\n" for i in range(50)
+CATEGORY_NODES = "".join(
+    f"P{i}\tChemical\tprotein number {i}\nN{i}\tDisease\tcancer number {i}\nM{i}\tOrganism\trodent species {i}\n"
+    for i in range(50)
 )
-CATEGORY_TRIPLES = "".join(f"P{i}\tis_a\tPROT\n" for i in range(50)) + "".join(f"N{i}\tis_a\tCAN\n" for i in range(50))
+CATEGORY_TRIPLES = "".join(f"P{i}\tis_a\tPROT\nN{i}\tis_a\tCAN\nM{i}\tis_a\tMICE\n" for i in range(50))
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +251,8 @@ def category_kg(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("catkg") / "hand"
     folder.mkdir()
-    nodes = "id\ttype\tname\nPROT\tChemical\tProteins\nCAN\tDisease\tcancer\nG1\tGene\tAND-1\nG2\tGene\tP0\n"
+    nodes = "id\ttype\tname\nPROT\tChemical\tProteins\nCAN\tDisease\tcancer\nMICE\tOrganism\tRodents\n"
+    nodes += "G1\tGene\tAND-1\nG2\tGene\tP0\n"
     (folder / "nodes.tsv").write_text(nodes + CATEGORY_NODES)
     (folder / "aliases.tsv").write_text("text\tnode\nAND 1\tG1\nP0\tG2\n")
     (folder / "triples.tsv").write_text("head\trelation\ttail\n" + CATEGORY_TRIPLES)
@@ -263,11 +265,12 @@ def test_category_words_operator_spans_and_function_word_edges_are_no_mentions(c
     from kogner.kg.labelling import KGLabeller, LabelSummary
 
     labeller, summary = KGLabeller.from_graph(KnowledgeGraph(category_kg)), LabelSummary()
-    sentence = "Proteins bind ; cancer and 1 patient had p < 0 ; protein number 7 and P0 ."
+    sentence = "Proteins bind ; cancer and 1 patient had p < 0 ; protein number 7 and P0 in Rodents ."
     words = sentence.split()
     found = {" ".join(words[s:e]) for s, e, *_ in labeller.spans(words, summary)}
-    # the bare class name of 50 chemicals is dropped; a disease class ("cancer") is what disease corpora tag
-    assert found == {"cancer", "protein number 7", "P0"}
+    # the bare class name of 50 chemicals is dropped; a disease class ("cancer") is what disease corpora tag, and
+    # a taxon of any rank ("Rodents") is an organism to taxon corpora
+    assert found == {"cancer", "protein number 7", "P0", "Rodents"}
     assert summary.dropped_category == 1
 
 

@@ -10,10 +10,11 @@ Each label text belongs to one or more *families* (disorder, chemical, gene, ana
 procedure). The trainer reads them: a matched span is a known negative for a label of another family only,
 since within a family the KG's hierarchy is incomplete (a compound without a MeSH tree is still an amino acid).
 
-Category words: a bare word naming a broad class of the hierarchy ("protein", "enzyme", "tissue", "animals":
+Category words: a bare word naming a broad class of the hierarchy ("protein", "enzyme", "tissue", "hormones":
 a node with at least ``CATEGORY_SIZE`` descendants) is no entity mention to any of the corpora's conventions,
-so such a match is dropped and counted. Diseases and cell types keep theirs: "cancer" and "neurons" are
-mentions to the disease and cell-type corpora (NCBI-disease, CRAFT).
+so such a match is dropped and counted. Diseases, cell types and organisms keep theirs: "cancer", "neurons" and
+"mice" are mentions to the disease, cell-type and taxon corpora (NCBI-disease, CRAFT, BioNLP11ID), where a taxon
+of any rank is an organism.
 
 Subtrees the KG's node types misname (``SUBTREE_LABELS``): MeSH files cell lines under cells and nucleic acids
 under chemicals, but a cell line is no cell type and DNA is no chemical to any NER convention (Cellosaurus
@@ -70,9 +71,10 @@ SUBTREE_LABELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "MeSH::D040481": ("nucleic acid", ("DNA region", "genome component")),  # Genome Components: genes, introns
 }
 CATEGORY_SIZE = 50  # descendants that make a node a category (MeSH "Proteins" 3,130, "DNA" 54, "Mutation" 49)
-CATEGORY_MENTION_TYPES = frozenset(("Disease", "Symptom", "Side Effect", "Cell"))  # whose bare class names are tagged
+CATEGORY_MENTION_TYPES = frozenset(("Disease", "Symptom", "Side Effect", "Cell", "Organism"))  # bare names tagged
 LABELLING_VERSION = 3  # 2: no category words, operator or function-word spans; proteins are gene products
-# 3: cell lines, nucleic acids and genome components take their subtree's family and phrasings (SUBTREE_LABELS)
+# 3: cell lines, nucleic acids and genome components take their subtree's family and phrasings (SUBTREE_LABELS);
+# a bare organism class ("mice", "bacteria") is a mention, as disease and cell classes were
 PARENT_RELATIONS = {"is_a": "head", "tree_parent": "head", "PCiC": "tail"}  # relation -> which end is the child
 _KEEP_PLURAL = ("species", "series", "diabetes", "herpes", "rabies", "measles", "mumps", "scabies", "caries", "ics")
 _IRREGULAR = {"gases": "gas", "uses": "use", "viruses": "virus", "fungi": "fungus", "bacteria": "bacterium"}
