@@ -29,6 +29,7 @@ a gene), or agree on nothing, the match is dropped and counted, never guessed.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -178,7 +179,7 @@ class NodeLabels:
         if node not in self._entries:
             entry = TYPE_LABELS.get(self.kg.types[node])
             if entry and self._subtree_roots:
-                lineage = (node, *self.ancestors(node, None))
+                lineage = (node, *self.ancestors(node, math.inf))
                 entry = next((self._subtree_roots[n] for n in lineage if n in self._subtree_roots), entry)
             self._entries[node] = entry
         return self._entries[node]
@@ -187,12 +188,12 @@ class NodeLabels:
         entry = self.entry(node)
         return entry[0] if entry else None
 
-    def ancestors(self, node: int, depth: int | None = -1) -> list[int]:
-        """Ancestors up to ``depth`` levels (default: the labeller's; None: all), nearest first, each once (the
-        hierarchies are DAGs)."""
-        depth = self.depth if depth == -1 else depth
+    def ancestors(self, node: int, depth: float | None = None) -> list[int]:
+        """Ancestors up to ``depth`` levels (default: the labeller's; ``math.inf``: all), nearest first, each once
+        (the hierarchies are DAGs)."""
+        depth = self.depth if depth is None else depth
         seen, level, found, levels = {node}, [node], [], 0
-        while level and (depth is None or levels < depth):
+        while level and levels < depth:
             level = [p for n in level for p in self.parents.get(n, ()) if p not in seen]
             level = list(dict.fromkeys(level))
             seen.update(level)
