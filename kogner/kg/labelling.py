@@ -13,7 +13,7 @@ since within a family the KG's hierarchy is incomplete (a compound without a MeS
 Category words: a bare word naming a broad class of the hierarchy ("protein", "enzyme", "tissue", "hormones":
 a node with at least ``CATEGORY_SIZE`` descendants) is no entity mention to any of the corpora's conventions,
 so such a match is dropped and counted. Diseases, cell types and organisms keep theirs: "cancer", "neurons" and
-"mice" are mentions to the disease, cell-type and taxon corpora (NCBI-disease, CRAFT, BioNLP11ID), where a taxon
+"rodents" are mentions to the disease, cell-type and taxon corpora (NCBI-disease, CRAFT, BioNLP11ID), where a taxon
 of any rank is an organism.
 
 Subtrees the KG's node types misname (``SUBTREE_LABELS``): MeSH files cell lines under cells and nucleic acids
@@ -75,7 +75,7 @@ CATEGORY_SIZE = 50  # descendants that make a node a category (MeSH "Proteins" 3
 CATEGORY_MENTION_TYPES = frozenset(("Disease", "Symptom", "Side Effect", "Cell", "Organism"))  # bare names tagged
 LABELLING_VERSION = 3  # 2: no category words, operator or function-word spans; proteins are gene products
 # 3: cell lines, nucleic acids and genome components take their subtree's family and phrasings (SUBTREE_LABELS);
-# a bare organism class ("mice", "bacteria") is a mention, as disease and cell classes were
+# a bare organism class ("rodents", "bacteria") is a mention, as disease and cell classes were
 PARENT_RELATIONS = {"is_a": "head", "tree_parent": "head", "PCiC": "tail"}  # relation -> which end is the child
 _KEEP_PLURAL = ("species", "series", "diabetes", "herpes", "rabies", "measles", "mumps", "scabies", "caries", "ics")
 _IRREGULAR = {"gases": "gas", "uses": "use", "viruses": "virus", "fungi": "fungus", "bacteria": "bacterium"}
@@ -153,7 +153,7 @@ class NodeLabels:
         self._cache: dict[int, frozenset[str]] = {}
         self._sizes: dict[int, int] = {}
         self._entries: dict[int, tuple[str, tuple[str, ...]] | None] = {}
-        self._subtree_roots = {kg.row(i): entry for i, entry in SUBTREE_LABELS.items() if i in kg.index}
+        self._subtree_roots = {kg.index[i]: entry for i, entry in SUBTREE_LABELS.items() if i in kg.index}
 
     def descendants(self, node: int) -> int:
         """How many nodes lie below ``node`` in the hierarchies (each once)."""
