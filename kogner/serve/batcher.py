@@ -66,7 +66,8 @@ class _Job:
 class BatchStats:
     """Observable counters: ``requests / batches`` > 1 means requests were batched together."""
 
-    requests: int = 0
+    received: int = 0  # requests queued (answered or not)
+    requests: int = 0  # requests answered
     texts: int = 0
     batches: int = 0  # forward-pass groups run
     rounds: int = 0
@@ -103,6 +104,7 @@ class MicroBatcher:
     async def submit(self, texts: list[str], options: PredictOptions) -> list[list[Mention]]:
         """The mentions of each text, once the rounds have worked through this request."""
         future = asyncio.get_running_loop().create_future()
+        self.stats.received += 1
         await self._queue.put(_Job(texts, options, future))
         return await future
 
