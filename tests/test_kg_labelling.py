@@ -293,6 +293,8 @@ MeSH::D009696\tChemical\tNucleic Acids
 MeSH::D004247\tChemical\tDNA
 X1\tChemical\tDNA, Complementary
 S1\tChemical\tSucrose
+G1\tGene\tIL2
+D1\tDisease\tBreast cancer
 """
 SUBTREE_TRIPLES = (
     "head\trelation\ttail\nMeSH::D002460\ttree_parent\tCELLS\nCL1\ttree_parent\tMeSH::D002460\n"
@@ -307,7 +309,8 @@ def subtree_kg(tmp_path_factory):
     folder = tmp_path_factory.mktemp("subtreekg") / "hand"
     folder.mkdir()
     (folder / "nodes.tsv").write_text(SUBTREE_NODES)
-    (folder / "aliases.tsv").write_text("text\tnode\nJurkat cells\tCL1\nT cells\tT1\ncDNA\tX1\nsucrose\tS1\n")
+    aliases = "Jurkat cells\tCL1\nT cells\tT1\ncDNA\tX1\nsucrose\tS1\nIL-2\tG1\nbreast cancer\tD1\n"
+    (folder / "aliases.tsv").write_text("text\tnode\n" + aliases)
     (folder / "triples.tsv").write_text(SUBTREE_TRIPLES)
     build_graph(folder.parent / "graph", None, [folder])
     return folder.parent / "graph"
@@ -335,6 +338,32 @@ def test_cell_lines_and_nucleic_acids_take_their_subtrees_phrasings_not_their_kg
     _, compatible = kg_span_families(entities, labels, frozen, width=6, k=2)
     assert compatible[0, 0, 1].tolist() == [True, False, True]
     assert compatible[0, 3, 1].tolist() == [False, True, True]
+
+
+def test_a_gene_name_with_a_molecular_head_noun_is_also_a_mention_of_its_dna_or_rna(subtree_kg):
+    from kogner.kg.graph import KnowledgeGraph
+    from kogner.kg.labelling import KGLabeller, LabelSummary
+
+    labeller, summary = KGLabeller.from_graph(KnowledgeGraph(subtree_kg)), LabelSummary()
+    sentence = "IL-2 gene , IL-2 mRNA , the IL-2 promoter , IL-2 and breast cancer gene ."
+    words = sentence.split()
+    found: dict[tuple[int, int], tuple[frozenset[str], str]] = {
+        (s, e): (texts, family) for s, e, texts, family, _ in labeller.spans(words, summary)
+    }
+    nucleic = {" ".join(words[s:e]): (set(t), f) for (s, e), (t, f) in found.items() if f == "nucleic acid"}
+    assert nucleic == {
+        "IL-2 gene": ({"DNA", "nucleic acid"}, "nucleic acid"),
+        "IL-2 mRNA": ({"RNA", "nucleic acid"}, "nucleic acid"),
+        "IL-2 promoter": ({"DNA", "DNA region", "nucleic acid"}, "nucleic acid"),
+    }  # a disease followed by "gene" is no nucleic acid
+    bare = [s for (s, e), (t, f) in found.items() if words[s:e] == ["IL-2"] and f == "gene"]
+    assert len(bare) == 4 and summary.molecular_heads == 3  # the bare name keeps its gene labels everywhere
+    # on the extended span "protein" is a known negative; on the bare name, "DNA"
+    families = {"DNA": frozenset({"nucleic acid"}), "nucleic acid": frozenset({"nucleic acid"}),
+                "protein": frozenset({"gene"}), "gene": frozenset({"gene"})}  # fmt: skip
+    entities = [[Entity(0, 2, "DNA"), Entity(0, 2, "nucleic acid"), Entity(0, 1, "protein"), Entity(0, 1, "gene")]]
+    _, compatible = kg_span_families(entities, ("DNA", "protein"), families, width=2, k=2)
+    assert compatible[0, 0, 1].tolist() == [True, False] and compatible[0, 0, 0].tolist() == [False, True]
 
 
 def test_the_dictionary_floor_prefers_a_label_named_by_the_match_over_one_its_kg_type_allows(monkeypatch):

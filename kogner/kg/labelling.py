@@ -21,6 +21,12 @@ under chemicals, but a cell line is no cell type and DNA is no chemical to any N
 against the Cell Ontology; GENIA, CRAFT, BioNLP). The members of such a subtree take its family and phrasings,
 so "cell line" and "cell type" become known negatives of each other instead of one hiding the other.
 
+Molecular head nouns (``MOLECULAR_HEADS``): the KG names a gene once, but text names its DNA, its RNA and its
+protein ("IL-2 gene", "c-fos promoter", "IL-2 mRNA", "IL-2"). A gene match followed by such a word also
+yields the span with the head, labelled as the molecule the head names; the bare name keeps its gene labels,
+so "protein" and "DNA" become known negatives of each other's spans (GENIA/JNLPBA tag the head, CRAFT and
+BioNLP the bare name: the label text tells them apart).
+
 Ambiguity: an alias that names several nodes is labelled with what all its readings agree on (the
 intersection of their label texts) when the readings share a family; when they do not ("DMD": a disease and
 a gene), or agree on nothing, the match is dropped and counted, never guessed.
@@ -71,11 +77,20 @@ SUBTREE_LABELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "MeSH::D012313": ("nucleic acid", ("RNA", "nucleic acid")),  # RNA: messenger, transfer, small RNAs
     "MeSH::D040481": ("nucleic acid", ("DNA region", "genome component")),  # Genome Components: genes, introns
 }
+# the word after a gene name that makes the two a mention of a nucleic acid -> the extended span's phrasings
+_DNA, _REGION, _RNA = ("DNA", "nucleic acid"), ("DNA", "DNA region", "nucleic acid"), ("RNA", "nucleic acid")
+MOLECULAR_HEADS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("gene", "genes", "allele", "alleles", "cdna", "cdnas", "dna"), _DNA),
+    **dict.fromkeys(("promoter", "promoters", "enhancer", "enhancers", "locus", "loci", "site", "sites"), _REGION),
+    **dict.fromkeys(("element", "elements", "motif", "motifs"), _REGION),  # binding sites: "AP-1 site", "Sp1 motif"
+    **dict.fromkeys(("mrna", "mrnas", "transcript", "transcripts", "rna", "rnas"), _RNA),
+}
 CATEGORY_SIZE = 50  # descendants that make a node a category (MeSH "Proteins" 3,130, "DNA" 54, "Mutation" 49)
 CATEGORY_MENTION_TYPES = frozenset(("Disease", "Symptom", "Side Effect", "Cell", "Organism"))  # bare names tagged
-LABELLING_VERSION = 3  # 2: no category words, operator or function-word spans; proteins are gene products
+LABELLING_VERSION = 4  # 2: no category words, operator or function-word spans; proteins are gene products
 # 3: cell lines, nucleic acids and genome components take their subtree's family and phrasings (SUBTREE_LABELS);
 # a bare organism class ("rodents", "bacteria") is a mention, as disease and cell classes were
+# 4: a gene name with a molecular head noun is also a nucleic-acid span ("IL-2 gene", "IL-2 mRNA")
 PARENT_RELATIONS = {"is_a": "head", "tree_parent": "head", "PCiC": "tail"}  # relation -> which end is the child
 _KEEP_PLURAL = ("species", "series", "diabetes", "herpes", "rabies", "measles", "mumps", "scabies", "caries", "ics")
 _IRREGULAR = {"gases": "gas", "uses": "use", "viruses": "virus", "fungi": "fungus", "bacteria": "bacterium"}
@@ -228,6 +243,7 @@ class LabelSummary:
     matches: int = 0
     dropped_ambiguous: int = 0
     dropped_category: int = 0
+    molecular_heads: int = 0  # gene matches extended by a head noun into a nucleic-acid span
     label_counts: Counter[str] = field(default_factory=Counter)
     label_families: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     settings: dict = field(default_factory=dict)
@@ -248,6 +264,7 @@ class LabelSummary:
             "matches": self.matches,
             "dropped_ambiguous": self.dropped_ambiguous,
             "dropped_category": self.dropped_category,
+            "molecular_heads": self.molecular_heads,
             "label_texts": len(kept),
             "label_texts_below_min_count": len(self.label_counts) - len(kept),
             "labels": {t: {"count": n, "families": self.families(t)} for t, n in kept.items()},
@@ -268,7 +285,8 @@ class KGLabeller:
         return cls(DictionaryMatcher(Linker(kg, min_score=1.0), types=TYPE_LABELS), NodeLabels(kg, depth))
 
     def spans(self, words: Sequence[str], summary: LabelSummary) -> list[tuple[int, int, frozenset[str], str, int]]:
-        """``(start, end, label texts, family, node)`` per match whose readings agree."""
+        """``(start, end, label texts, family, node)`` per match whose readings agree, and per gene match with a
+        molecular head noun after it (``MOLECULAR_HEADS``), the span with the head."""
         out = []
         for start, end, candidates in self.matcher.find_all(words):
             summary.matches += 1
@@ -281,6 +299,10 @@ class KGLabeller:
                 continue
             texts, family = reading
             out.append((start, end, texts, family, candidates[0]))
+            head = MOLECULAR_HEADS.get(words[end].lower()) if family == "gene" and end < len(words) else None
+            if head:
+                summary.molecular_heads += 1
+                out.append((start, end + 1, frozenset(head), "nucleic acid", candidates[0]))
         return out
 
     def label(self, documents: Iterable[Document], summary: LabelSummary) -> list[Document]:
