@@ -91,9 +91,11 @@ BASE_SCHEDULE = "cpu-19200-examples-d3-m20"  # the grid's schedule; its run fold
 
 def run_dir(runs: str | Path, schedule: str, held_out: str, system: str, seed: int) -> Path:
     """A run's folder: ``<held out>-<system>-s<seed>``, with the schedule's options beyond the base schedule
-    (``-v0.5``) appended, so a probe never overwrites a grid run's checkpoint."""
+    (``-v0.5``) and the KG labelling version it reads (``-kg4``) appended, so neither a probe nor a run on
+    relabelled data ever resumes (or overwrites) another run's checkpoint."""
     extra = schedule.removeprefix(BASE_SCHEDULE) if schedule.startswith(BASE_SCHEDULE) else f"-{schedule}"
-    return Path(runs) / f"{held_out}-{system}-s{seed}{extra}"
+    labelling = kg_labelling(system)
+    return Path(runs) / f"{held_out}-{system}-s{seed}{extra}{f'-kg{labelling}' if labelling else ''}"
 
 
 def kg_labelling(system: str) -> int | None:

@@ -378,3 +378,17 @@ def test_the_dictionary_floor_prefers_a_label_named_by_the_match_over_one_its_kg
     assert dictionary_label(frozenset({"cell line", "cell"}), "Cell", jnlpba) == "cell_line"
     assert dictionary_label(frozenset({"lymphocyte"}), "Cell", jnlpba) == "cell_line"  # by type, in label order
     assert dictionary_label(frozenset({"disease"}), "Disease", jnlpba) is None
+
+
+def test_a_zero_shot_run_folder_names_its_kg_labelling_so_a_relabelled_run_never_resumes_an_old_one(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    import zero_shot
+
+    schedule = zero_shot.BASE_SCHEDULE
+    before = zero_shot.run_dir("runs", schedule, "jnlpba", "kogner-kg-types", 3)
+    assert zero_shot.run_dir("runs", schedule, "jnlpba", "student-gold", 3) == Path("runs/jnlpba-student-gold-s3")
+    monkeypatch.setattr(zero_shot, "LABELLING_VERSION", zero_shot.LABELLING_VERSION + 1)
+    assert zero_shot.run_dir("runs", schedule, "jnlpba", "kogner-kg-types", 3) != before
+    assert zero_shot.run_dir("runs", schedule, "jnlpba", "student-gold", 3) == Path("runs/jnlpba-student-gold-s3")
