@@ -225,5 +225,6 @@ def label(
     )
     console.print(
         f"{report['sentences']:,} sentences, {report['matches']:,} matches ({report['dropped_ambiguous']:,} dropped "
-        f"as ambiguous), {report['label_texts']:,} label texts with >= {min_count} matches -> {out}"
+        f"as ambiguous, {report['dropped_category']:,} as category words; {report['molecular_heads']:,} extended by "
+        f"a molecular head noun), {report['label_texts']:,} label texts with >= {min_count} matches -> {out}"
     )
