@@ -330,7 +330,7 @@ def test_cell_lines_and_nucleic_acids_take_their_subtrees_phrasings_not_their_kg
     assert spans["sucrose"] == {"chemical", "chemical compound"}  # outside every subtree: its KG type's phrasings
     families = {t: v["families"] for t, v in json.loads((tmp_path / "kg.summary.json").read_text())["labels"].items()}
     assert families["cell line"] == ["cell line"] and families["cell type"] == ["anatomy"]
-    assert families["cell"] == ["anatomy", "cell line"] and families["DNA"] == ["nucleic acid"]
+    assert families["cell"] == ["anatomy", "cell line"] and families["DNA"] == ["DNA"]
     # so on a cell-line span "cell type" is a known negative, and "cell line" on a cell-type span
     labels = ("cell line", "cell type", "cell")
     entities = [[Entity(0, 2, "cell line"), Entity(0, 2, "cell"), Entity(3, 5, "cell type"), Entity(3, 5, "cell")]]
@@ -350,20 +350,23 @@ def test_a_gene_name_with_a_molecular_head_noun_is_also_a_mention_of_its_dna_or_
     found: dict[tuple[int, int], tuple[frozenset[str], str]] = {
         (s, e): (texts, family) for s, e, texts, family, _ in labeller.spans(words, summary)
     }
-    nucleic = {" ".join(words[s:e]): (set(t), f) for (s, e), (t, f) in found.items() if f == "nucleic acid"}
+    nucleic = {" ".join(words[s:e]): (set(t), f) for (s, e), (t, f) in found.items() if f in ("DNA", "RNA")}
     assert nucleic == {
-        "IL-2 gene": ({"DNA", "nucleic acid"}, "nucleic acid"),
-        "IL-2 mRNA": ({"RNA", "nucleic acid"}, "nucleic acid"),
-        "IL-2 promoter": ({"DNA", "DNA region", "nucleic acid"}, "nucleic acid"),
+        "IL-2 gene": ({"DNA", "nucleic acid"}, "DNA"),
+        "IL-2 mRNA": ({"RNA", "nucleic acid"}, "RNA"),
+        "IL-2 promoter": ({"DNA", "DNA region", "nucleic acid"}, "DNA"),
     }  # a disease followed by "gene" is no nucleic acid
     bare = [s for (s, e), (t, f) in found.items() if words[s:e] == ["IL-2"] and f == "gene"]
     assert len(bare) == 4 and summary.molecular_heads == 3  # the bare name keeps its gene labels everywhere
-    # on the extended span "protein" is a known negative; on the bare name, "DNA"
-    families = {"DNA": frozenset({"nucleic acid"}), "nucleic acid": frozenset({"nucleic acid"}),
+    # on the DNA span "protein" and "RNA" are known negatives, on the RNA span "DNA", on the bare name "DNA"
+    families = {"DNA": frozenset({"DNA"}), "RNA": frozenset({"RNA"}), "nucleic acid": frozenset({"DNA", "RNA"}),
                 "protein": frozenset({"gene"}), "gene": frozenset({"gene"})}  # fmt: skip
-    entities = [[Entity(0, 2, "DNA"), Entity(0, 2, "nucleic acid"), Entity(0, 1, "protein"), Entity(0, 1, "gene")]]
-    _, compatible = kg_span_families(entities, ("DNA", "protein"), families, width=2, k=2)
-    assert compatible[0, 0, 1].tolist() == [True, False] and compatible[0, 0, 0].tolist() == [False, True]
+    entities = [[Entity(0, 2, "DNA"), Entity(0, 2, "nucleic acid"), Entity(0, 1, "protein"), Entity(0, 1, "gene"),
+                 Entity(3, 5, "RNA"), Entity(3, 5, "nucleic acid")]]  # fmt: skip
+    _, compatible = kg_span_families(entities, ("DNA", "RNA", "protein", "nucleic acid"), families, width=6, k=2)
+    assert compatible[0, 0, 1].tolist() == [True, False, False, True]  # "IL-2 gene"
+    assert compatible[0, 3, 1].tolist() == [False, True, False, True]  # "IL-2 mRNA"
+    assert compatible[0, 0, 0].tolist() == [False, False, True, False]  # "IL-2"
 
 
 def test_the_dictionary_floor_prefers_a_label_named_by_the_match_over_one_its_kg_type_allows(monkeypatch):

@@ -6,9 +6,10 @@ from its node: phrasings of its KG type ("disease", "disorder") and the names of
 ("neoplasm", "virus disease", "anti-inflammatory agent"). Hundreds of label texts teach the student what a
 label text means, which eight gold label texts cannot: this is the KG's route to zero-shot recognition.
 
-Each label text belongs to one or more *families* (disorder, chemical, gene, anatomy, organism, process,
-procedure). The trainer reads them: a matched span is a known negative for a label of another family only,
-since within a family the KG's hierarchy is incomplete (a compound without a MeSH tree is still an amino acid).
+Each label text belongs to one or more *families* (disorder, chemical, gene, anatomy, cell line, DNA, RNA,
+nucleic acid, organism, process, procedure). The trainer reads them: a matched span is a known negative for a
+label of another family only, since within a family the KG's hierarchy is incomplete (a compound without a MeSH
+tree is still an amino acid).
 
 Category words: a bare word naming a broad class of the hierarchy ("protein", "enzyme", "tissue", "hormones":
 a node with at least ``CATEGORY_SIZE`` descendants) is no entity mention to any of the corpora's conventions,
@@ -19,13 +20,15 @@ of any rank is an organism.
 Subtrees the KG's node types misname (``SUBTREE_LABELS``): MeSH files cell lines under cells and nucleic acids
 under chemicals, but a cell line is no cell type and DNA is no chemical to any NER convention (Cellosaurus
 against the Cell Ontology; GENIA, CRAFT, BioNLP). The members of such a subtree take its family and phrasings,
-so "cell line" and "cell type" become known negatives of each other instead of one hiding the other.
+so "cell line" and "cell type" become known negatives of each other instead of one hiding the other. DNA and
+RNA are families of their own (sharing the phrasing "nucleic acid"): in one family, the tenfold more frequent
+"DNA" won every RNA span, since neither was ever a negative on the other's.
 
 Molecular head nouns (``MOLECULAR_HEADS``): the KG names a gene once, but text names its DNA, its RNA and its
 protein ("IL-2 gene", "c-fos promoter", "IL-2 mRNA", "IL-2"). A gene match followed by such a word also
-yields the span with the head, labelled as the molecule the head names; the bare name keeps its gene labels,
-so "protein" and "DNA" become known negatives of each other's spans (GENIA/JNLPBA tag the head, CRAFT and
-BioNLP the bare name: the label text tells them apart).
+yields the span with the head, labelled (and in the family of) the molecule the head names; the bare name keeps
+its gene labels, so "protein" and "DNA" become known negatives of each other's spans (GENIA/JNLPBA tag the head,
+CRAFT and BioNLP the bare name: the label text tells them apart).
 
 Ambiguity: an alias that names several nodes is labelled with what all its readings agree on (the
 intersection of their label texts) when the readings share a family; when they do not ("DMD": a disease and
@@ -73,13 +76,14 @@ TYPE_LABELS: dict[str, tuple[str, tuple[str, ...]]] = {
 SUBTREE_LABELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "MeSH::D002460": ("cell line", ("cell line",)),  # Cell Line (A11.251.210): HeLa, Jurkat, K562 cells
     "MeSH::D009696": ("nucleic acid", ("nucleic acid",)),  # Nucleic Acids (D13.444)
-    "MeSH::D004247": ("nucleic acid", ("DNA", "nucleic acid")),  # DNA: cDNA, viral, mitochondrial DNA
-    "MeSH::D012313": ("nucleic acid", ("RNA", "nucleic acid")),  # RNA: messenger, transfer, small RNAs
-    "MeSH::D040481": ("nucleic acid", ("DNA region", "genome component")),  # Genome Components: genes, introns
+    "MeSH::D004247": ("DNA", ("DNA", "nucleic acid")),  # DNA: cDNA, viral, mitochondrial DNA
+    "MeSH::D012313": ("RNA", ("RNA", "nucleic acid")),  # RNA: messenger, transfer, small RNAs
+    "MeSH::D040481": ("DNA", ("DNA region", "genome component")),  # Genome Components: genes, introns
 }
-# the word after a gene name that makes the two a mention of a nucleic acid -> the extended span's phrasings
-_DNA, _REGION, _RNA = ("DNA", "nucleic acid"), ("DNA", "DNA region", "nucleic acid"), ("RNA", "nucleic acid")
-MOLECULAR_HEADS: dict[str, tuple[str, ...]] = {
+# the word after a gene name that makes the two a mention of a nucleic acid -> the extended span's (family, phrasings)
+_DNA, _RNA = ("DNA", ("DNA", "nucleic acid")), ("RNA", ("RNA", "nucleic acid"))
+_REGION = ("DNA", ("DNA", "DNA region", "nucleic acid"))
+MOLECULAR_HEADS: dict[str, tuple[str, tuple[str, ...]]] = {
     **dict.fromkeys(("gene", "genes", "allele", "alleles", "cdna", "cdnas", "dna"), _DNA),
     **dict.fromkeys(("promoter", "promoters", "enhancer", "enhancers", "locus", "loci", "site", "sites"), _REGION),
     **dict.fromkeys(("element", "elements", "motif", "motifs"), _REGION),  # binding sites: "AP-1 site", "Sp1 motif"
@@ -87,10 +91,11 @@ MOLECULAR_HEADS: dict[str, tuple[str, ...]] = {
 }
 CATEGORY_SIZE = 50  # descendants that make a node a category (MeSH "Proteins" 3,130, "DNA" 54, "Mutation" 49)
 CATEGORY_MENTION_TYPES = frozenset(("Disease", "Symptom", "Side Effect", "Cell", "Organism"))  # bare names tagged
-LABELLING_VERSION = 4  # 2: no category words, operator or function-word spans; proteins are gene products
+LABELLING_VERSION = 5  # 2: no category words, operator or function-word spans; proteins are gene products
 # 3: cell lines, nucleic acids and genome components take their subtree's family and phrasings (SUBTREE_LABELS);
 # a bare organism class ("rodents", "bacteria") is a mention, as disease and cell classes were
 # 4: a gene name with a molecular head noun is also a nucleic-acid span ("IL-2 gene", "IL-2 mRNA")
+# 5: DNA and RNA are families of their own, so each is a known negative on the other's spans
 PARENT_RELATIONS = {"is_a": "head", "tree_parent": "head", "PCiC": "tail"}  # relation -> which end is the child
 _KEEP_PLURAL = ("species", "series", "diabetes", "herpes", "rabies", "measles", "mumps", "scabies", "caries", "ics")
 _IRREGULAR = {"gases": "gas", "uses": "use", "viruses": "virus", "fungi": "fungus", "bacteria": "bacterium"}
@@ -302,7 +307,7 @@ class KGLabeller:
             head = MOLECULAR_HEADS.get(words[end].lower()) if family == "gene" and end < len(words) else None
             if head:
                 summary.molecular_heads += 1
-                out.append((start, end + 1, frozenset(head), "nucleic acid", candidates[0]))
+                out.append((start, end + 1, frozenset(head[1]), head[0], candidates[0]))
         return out
 
     def label(self, documents: Iterable[Document], summary: LabelSummary) -> list[Document]:
