@@ -185,7 +185,7 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
         seed=seed, eval_every=max(1, steps // 2), max_devel_sentences=200, device=args.device,
         distill_lambda=1.0 if distill else 0.0, corpus_exponent=0.0, kg_unmatched_weight=args.unmatched_weight,
         kg_holdout=args.holdout, kg_share=args.kg_share if with_kg else None, label_variants=args.label_variants,
-        kg_gold_texts=not args.kg_without_gold_texts,
+        kg_gold_texts=not args.kg_without_gold_texts, kg_balance=args.kg_balance, kg_type_labels=args.kg_type_labels,
     )  # fmt: skip
     kg = str(args.kg) if (distill or augment) else None
     trainer = Trainer(config, ModelConfig(kg=kg, augment=augment))
@@ -197,7 +197,8 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
         "trained_on": gold, "kg_data": [str(p) for p in labelled], "label_texts_trained": len(texts),
         "kg_unmatched_weight": config.kg_unmatched_weight, "kg_holdout": config.kg_holdout,
         "kg_share": config.kg_share, "label_variants": config.label_variants,
-        "kg_gold_texts": config.kg_gold_texts,
+        "kg_gold_texts": config.kg_gold_texts, "kg_balance": config.kg_balance,
+        "kg_type_labels": config.kg_type_labels,
         "device": str(model.device),
     }  # fmt: skip
     return model, info
@@ -245,6 +246,8 @@ def main() -> None:
     p.add_argument(
         "--kg-without-gold-texts", action="store_true", help="KG data never teaches a training corpus's label texts"
     )
+    p.add_argument("--kg-balance", type=float, default=0.0, help="KG sentences drawn by family rarity ** this")
+    p.add_argument("--kg-type-labels", type=int, default=0, help="KG batch label slots for the KG's type phrasings")
     p.add_argument("--devel-sentences", type=int, default=1000, help="held-out devel sentences of a threshold curve")
     p.add_argument("--kg", type=Path, default=Path("~/.cache/kogner/kg").expanduser())
     p.add_argument("--label-dir", type=Path, default=Path("runs/zero_shot/kg-labels"))
@@ -275,6 +278,10 @@ def main() -> None:
         args.schedule += f"-v{args.label_variants:g}"
     if args.kg_without_gold_texts:
         args.schedule += "-g"
+    if args.kg_balance:
+        args.schedule += f"-fb{args.kg_balance:g}"
+    if args.kg_type_labels:
+        args.schedule += f"-tl{args.kg_type_labels}"
     linker = None
 
     def run(key: tuple) -> dict:

@@ -11,6 +11,7 @@ import torch
 from kogner.data import Document, read_corpus, text_to_document, write_corpus
 from kogner.data.records import Entity, Sentence
 from kogner.encoder import load_encoder, load_tokenizer, tiny_encoder_config
+from kogner.errors import KognerError
 from kogner.evaluate import evaluate_documents
 from kogner.model import KoGNER, ModelConfig, SequenceTooLong
 from kogner.model.collate import TextBatch
@@ -515,3 +516,44 @@ def test_kg_labelled_data_can_leave_the_gold_corpora_their_own_label_texts():
     assert set(kept_kg.families) == set(kept_kg.labels) == {"gene product", "enzyme"}
     assert [(e.start, e.label) for e in kept_kg.train[0].entities] == [(0, "gene product"), (2, "enzyme")]
     assert [e.label for e in kg.train[0].entities] == ["protein", "gene product", "enzyme"]  # the input is kept
+
+
+def _kg_corpus(n_common: int, n_rare: int) -> CorpusData:
+    gene = [Sentence.from_tokens(["IL-2", "binds"], [Entity(0, 1, "protein")]) for _ in range(n_common)]
+    rna = [Sentence.from_tokens(["IL-2", "mRNA"], [Entity(0, 2, "RNA")]) for _ in range(n_rare)]
+    families = {"protein": frozenset({"gene"}), "RNA": frozenset({"RNA"}), "DNA": frozenset({"DNA"})}
+    vocabulary = {t: t for t in [*families, *(f"class {i}" for i in range(40))]}
+    classes = dict.fromkeys((t for t in vocabulary if t.startswith("class")), frozenset({"chemical"}))
+    return CorpusData("kg", vocabulary, gene + rna, [], families={**families, **classes})
+
+
+def test_family_balance_draws_a_rare_familys_sentences_more_often_and_zero_keeps_the_uniform_pass():
+    from kogner.train.batching import family_weights
+
+    kg = _kg_corpus(n_common=99, n_rare=1)
+    weights = family_weights(kg, 0.5)
+    assert weights[0] == 1.0 and weights[-1] == pytest.approx(99**0.5)  # (commonest / rarest) ** 0.5
+    uniform = plan_epoch([kg], 4, 0, seed=1, epoch=0)
+    assert sorted(i for p in uniform for i in p.sentences) == list(range(100))  # one pass, each sentence once
+    rare_draws = [sum(i == 99 for p in plan_epoch([kg], 4, 0, seed=s, epoch=0, kg_balance=0.5) for i in p.sentences)
+                  for s in range(20)]  # fmt: skip
+    assert 5 < sum(rare_draws) / 20 < 15  # about 100 * 9.95 / (99 + 9.95) = 9.1 draws per pass instead of one
+    assert plan_epoch([kg], 4, 0, seed=1, epoch=0, kg_balance=0.5) == plan_epoch([kg], 4, 0, 1, 0, kg_balance=0.5)
+
+
+def test_type_label_slots_put_the_kg_type_phrasings_in_every_kg_batch():
+    import random
+
+    from kogner.train.batching import kg_batch_labels
+
+    kg = _kg_corpus(n_common=4, n_rare=0)
+    vocabulary = sorted(kg.label_texts)
+    plain = [kg_batch_labels(kg, [0, 1], random.Random(s), 6, vocabulary) for s in range(200)]
+    typed = [kg_batch_labels(kg, [0, 1], random.Random(s), 6, vocabulary, type_labels=2) for s in range(200)]
+    assert all(len(labels) == 6 and labels[0] == "protein" for labels in plain + typed)  # the positive first
+    assert sum("RNA" in labels for labels in plain) < 40  # drawn from 42 texts: in about one batch of nine
+    assert all({"RNA", "DNA"} <= set(labels) for labels in typed)  # the two type texts besides the positive
+    with pytest.raises(KognerError, match="kg_type_labels"):
+        TrainConfig(kg_labels=8, kg_type_labels=9)
+    with pytest.raises(KognerError, match="kg_balance"):
+        TrainConfig(kg_balance=-1.0)

@@ -89,6 +89,10 @@ MOLECULAR_HEADS: dict[str, tuple[str, tuple[str, ...]]] = {
     **dict.fromkeys(("element", "elements", "motif", "motifs"), _REGION),  # binding sites: "AP-1 site", "Sp1 motif"
     **dict.fromkeys(("mrna", "mrnas", "transcript", "transcripts", "rna", "rnas"), _RNA),
 }
+# every phrasing of a type, a subtree or a molecule: the label texts of the KG's type system itself
+TYPE_PHRASINGS = frozenset(
+    text for _, texts in (*TYPE_LABELS.values(), *SUBTREE_LABELS.values(), *MOLECULAR_HEADS.values()) for text in texts
+)
 CATEGORY_SIZE = 50  # descendants that make a node a category (MeSH "Proteins" 3,130, "DNA" 54, "Mutation" 49)
 CATEGORY_MENTION_TYPES = frozenset(("Disease", "Symptom", "Side Effect", "Cell", "Organism"))  # bare names tagged
 LABELLING_VERSION = 5  # 2: no category words, operator or function-word spans; proteins are gene products

@@ -65,6 +65,8 @@ class TrainConfig:
     kg_holdout: float = 0.0  # share of KG label texts kept out of training (stable by text: never trained)
     label_variants: float = 0.0  # share of gold batches naming their types by KG variants ("disorder")
     kg_gold_texts: bool = True  # False: KG-labelled data does not teach the gold corpora's label texts
+    kg_balance: float = 0.0  # KG sentences drawn by (rarest family's rarity) ** kg_balance (0: uniform)
+    kg_type_labels: int = 0  # label slots of a KG batch kept for the KG's type phrasings ("DNA", "cell line")
     max_train_sentences: int | None = None
     max_devel_sentences: int | None = 500
     threshold: float = DEFAULT_THRESHOLD  # devel F1 at the prediction default
@@ -79,6 +81,12 @@ class TrainConfig:
             raise KognerError(f"kg_share must lie strictly between 0 and 1, not {self.kg_share}")
         if not 0.0 <= self.label_variants <= 1.0:
             raise KognerError(f"label_variants must lie between 0 and 1, not {self.label_variants}")
+        if not 0.0 <= self.kg_balance <= 2.0:
+            raise KognerError(f"kg_balance must lie between 0 and 2, not {self.kg_balance}")
+        if not 0 <= self.kg_type_labels <= self.kg_labels:
+            raise KognerError(
+                f"kg_type_labels must lie between 0 and kg_labels ({self.kg_labels}), not {self.kg_type_labels}"
+            )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -174,7 +182,7 @@ class Trainer:
         cfg = self.config
         return plan_epoch(
             self.corpora, cfg.batch_size, cfg.negatives, cfg.seed, epoch, cfg.corpus_exponent, cfg.kg_labels,
-            cfg.max_batch_words, cfg.kg_share, cfg.label_variants,
+            cfg.max_batch_words, cfg.kg_share, cfg.label_variants, cfg.kg_balance, cfg.kg_type_labels,
         )  # fmt: skip
 
     # ---------------------------------------------------------------- checkpoints
