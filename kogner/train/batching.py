@@ -168,9 +168,11 @@ def kg_batch_labels(
     positives = sorted({e.label for i in sentences for e in corpus.train[i].entities})
     chosen = rng.sample(positives, min(len(positives), 2 * max_labels // 3))
     if type_labels:
-        types = [t for t in vocabulary if t in TYPE_PHRASINGS and t not in set(chosen)]
+        taken = set(chosen)
+        types = [t for t in vocabulary if t in TYPE_PHRASINGS and t not in taken]
         chosen += rng.sample(types, min(len(types), type_labels, max_labels - len(chosen)))
-    rest = [t for t in vocabulary if t not in set(chosen)]
+    taken = set(chosen)
+    rest = [t for t in vocabulary if t not in taken]
     return tuple(chosen + rng.sample(rest, min(len(rest), max_labels - len(chosen))))
 
 
@@ -181,12 +183,10 @@ def family_weights(corpus: CorpusData, balance: float) -> list[float]:
     spans are in 3.0% of the sentences and 7.8% of the draws, cell lines 1.8% and 5.4%, genes 46% and 50%; a
     sentence without a match weighs as the commonest family."""
     families = corpus.families or {}
-    per_sentence = []
-    for sent in corpus.train:
-        spans: dict[tuple[int, int], list[str]] = {}
-        for e in sent.entities:
-            spans.setdefault((e.start, e.end), []).append(e.label)
-        per_sentence.append({f for texts in spans.values() for f in span_families(texts, families)})
+    per_sentence = [
+        {f for texts in texts_by_span(sent.entities).values() for f in span_families(texts, families)}
+        for sent in corpus.train
+    ]
     counts: dict[str, int] = {}
     for fams in per_sentence:
         for f in fams:
@@ -195,12 +195,12 @@ def family_weights(corpus: CorpusData, balance: float) -> list[float]:
     return [max(((top / counts[f]) ** balance for f in fams), default=1.0) for fams in per_sentence]
 
 
-def sentence_order(corpus: CorpusData, rng: random.Random, balance: float) -> list[int]:
-    """One pass's sentence order: a shuffle, or for KG-labelled data with ``balance`` > 0 as many draws with
-    replacement by :func:`family_weights` (rare families' sentences recur, common ones are left out)."""
-    order = list(range(len(corpus.train)))
-    if balance > 0 and corpus.families is not None and order:
-        return rng.choices(order, weights=family_weights(corpus, balance), k=len(order))
+def sentence_order(n: int, rng: random.Random, weights: list[float] | None) -> list[int]:
+    """One pass's order of ``n`` sentences: a shuffle, or with ``weights`` (:func:`family_weights`) as many
+    draws with replacement (rare families' sentences recur, common ones are left out)."""
+    order = list(range(n))
+    if weights is not None and order:
+        return rng.choices(order, weights=weights, k=n)
     rng.shuffle(order)
     return order
 
@@ -248,6 +248,7 @@ def plan_epoch(
     """
     rng = random.Random(f"{seed}:{epoch}")
     all_texts = sorted({t for c in corpora if c.families is None for t in c.labels.values()})
+    weights = [family_weights(c, kg_balance) if kg_balance > 0 and c.families is not None else None for c in corpora]
 
     def one_pass(ci: int) -> list[BatchPlan]:
         corpus = corpora[ci]
@@ -255,7 +256,7 @@ def plan_epoch(
         others = negative_pool(corpus.own_labels, all_texts)
         vocabulary = sorted(corpus.label_texts)
         variants = label_variants(corpus.labels) if corpus.families is None else {}
-        order = sentence_order(corpus, rng, kg_balance)
+        order = sentence_order(len(corpus.train), rng, weights[ci])
         pool, plans = 50 * batch_size, []
         for p in range(0, len(order), pool):
             chunk = sorted(order[p : p + pool], key=lambda i: len(corpus.train[i].tokens))
@@ -355,17 +356,23 @@ def kg_span_families(
     matched = torch.zeros(len(entities), width, k, dtype=torch.bool)
     compatible = torch.zeros(len(entities), width, k, len(labels), dtype=torch.bool)
     for b, ents in enumerate(entities):
-        spans: dict[tuple[int, int], list[str]] = {}
-        for e in ents:
-            if e.end - e.start <= k:
-                spans.setdefault((e.start, e.end), []).append(e.label)
-        for (start, end), texts in spans.items():
+        for (start, end), texts in texts_by_span(ents, k).items():
             own = span_families(texts, families)
             matched[b, start, end - start - 1] = True
             compatible[b, start, end - start - 1] = torch.tensor(
                 [bool(own & families.get(label, frozenset())) for label in labels]
             )
     return matched, compatible
+
+
+def texts_by_span(entities: list[Entity], max_width: int | None = None) -> dict[tuple[int, int], list[str]]:
+    """``{(start, end): label texts}`` of a KG-labelled sentence's entities (one entity per span and text), for
+    spans of at most ``max_width`` words when given."""
+    spans: dict[tuple[int, int], list[str]] = {}
+    for e in entities:
+        if max_width is None or e.end - e.start <= max_width:
+            spans.setdefault((e.start, e.end), []).append(e.label)
+    return spans
 
 
 def span_families(texts: list[str], families: dict[str, frozenset[str]]) -> frozenset[str]:
