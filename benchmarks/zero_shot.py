@@ -247,7 +247,7 @@ def main() -> None:
         "--kg-without-gold-texts", action="store_true", help="KG data never teaches a training corpus's label texts"
     )
     p.add_argument("--kg-balance", type=float, default=0.0, help="KG sentences drawn by family rarity ** this")
-    p.add_argument("--kg-type-labels", type=int, default=0, help="KG batch label slots for the KG's type phrasings")
+    p.add_argument("--kg-type-labels", type=int, default=0, help="KG batch slots for type phrasings, one family each")
     p.add_argument("--devel-sentences", type=int, default=1000, help="held-out devel sentences of a threshold curve")
     p.add_argument("--kg", type=Path, default=Path("~/.cache/kogner/kg").expanduser())
     p.add_argument("--label-dir", type=Path, default=Path("runs/zero_shot/kg-labels"))
@@ -281,7 +281,7 @@ def main() -> None:
     if args.kg_balance:
         args.schedule += f"-fb{args.kg_balance:g}"
     if args.kg_type_labels:
-        args.schedule += f"-tl{args.kg_type_labels}"
+        args.schedule += f"-tf{args.kg_type_labels}"  # "-tl": uniform draws (commit 300aba4)
     linker = None
 
     def run(key: tuple) -> dict:

@@ -541,18 +541,27 @@ def test_family_balance_draws_a_rare_familys_sentences_more_often_and_zero_keeps
     assert plan_epoch([kg], 4, 0, seed=1, epoch=0, kg_balance=0.5) == plan_epoch([kg], 4, 0, 1, 0, kg_balance=0.5)
 
 
-def test_type_label_slots_put_the_kg_type_phrasings_in_every_kg_batch():
+def test_type_label_slots_name_every_kg_family_in_every_kg_batch_one_phrasing_each():
     import random
 
     from kogner.train.batching import kg_batch_labels
 
     kg = _kg_corpus(n_common=4, n_rare=0)
+    shared = {"nucleic acid": frozenset({"DNA", "RNA"}), "drug": frozenset()}  # "drug": no family
+    kg.families.update({"gene": frozenset({"gene"}), "gene product": frozenset({"gene"}), **shared})
+    kg.labels.update({t: t for t in ("gene", "gene product", *shared)})
     vocabulary = sorted(kg.label_texts)
-    plain = [kg_batch_labels(kg, [0, 1], random.Random(s), 6, vocabulary) for s in range(200)]
-    typed = [kg_batch_labels(kg, [0, 1], random.Random(s), 6, vocabulary, type_labels=2) for s in range(200)]
-    assert all(len(labels) == 6 and labels[0] == "protein" for labels in plain + typed)  # the positive first
-    assert sum("RNA" in labels for labels in plain) < 40  # drawn from 42 texts: in about one batch of nine
-    assert all({"RNA", "DNA"} <= set(labels) for labels in typed)  # the two type texts besides the positive
+    plain = [kg_batch_labels(kg, [0, 1], random.Random(s), 8, vocabulary) for s in range(200)]
+    typed = [kg_batch_labels(kg, [0, 1], random.Random(s), 8, vocabulary, type_labels=3) for s in range(200)]
+    assert all(len(labels) == 8 and "protein" in labels for labels in plain + typed)  # the positive is kept
+    assert sum("RNA" in labels for labels in plain) < 50  # drawn from 46 texts: in about one batch of six
+    gene = {"protein", "gene", "gene product"}
+    for labels in typed:  # three families, three slots: one phrasing of each, never a second gene phrasing
+        assert labels[1] in {"RNA", "DNA"} | gene and {"RNA", "DNA"} <= set(labels[:3])
+        assert len(gene & set(labels[:3])) == 1 and not set(shared) & set(labels[:3])  # shared or none: later
+    assert len({labels[:3] for labels in typed}) > 3  # families and phrasings in random order
+    two_rounds = kg_batch_labels(kg, [0, 1], random.Random(0), 8, vocabulary, type_labels=5)
+    assert {"RNA", "DNA", "nucleic acid"} <= set(two_rounds[:5]) and len(gene & set(two_rounds[:5])) == 2
     with pytest.raises(KognerError, match="kg_type_labels"):
         TrainConfig(kg_labels=8, kg_type_labels=9)
     with pytest.raises(KognerError, match="kg_balance"):

@@ -159,21 +159,48 @@ def kg_batch_labels(
     corpus: CorpusData, sentences: list[int], rng: random.Random, max_labels: int, vocabulary: list[str],
     type_labels: int = 0,
 ) -> tuple[str, ...]:  # fmt: skip
-    """GLiNER-style label sampling for a batch of KG-labelled sentences: up to two thirds of ``max_labels``
-    from the batch's positive label texts, then up to ``type_labels`` of the KG type system's own phrasings
-    (:data:`~kogner.kg.labelling.TYPE_PHRASINGS`: "DNA", "RNA", "cell line", "disease"...), the rest drawn from
-    the whole vocabulary (mostly negatives). Drawn at random from hundreds of texts, "DNA" is in one batch of
-    a hundred, so it is almost never the negative that tells an RNA from a DNA; type phrasings are what users
-    ask for, and each family is a known negative on every other family's spans (:func:`kg_span_families`)."""
-    positives = sorted({e.label for i in sentences for e in corpus.train[i].entities})
-    chosen = rng.sample(positives, min(len(positives), 2 * max_labels // 3))
-    if type_labels:
-        taken = set(chosen)
-        types = [t for t in vocabulary if t in TYPE_PHRASINGS and t not in taken]
-        chosen += rng.sample(types, min(len(types), type_labels, max_labels - len(chosen)))
+    """GLiNER-style label sampling for a batch of KG-labelled sentences: first ``type_labels`` of the KG type
+    system's own phrasings (:data:`~kogner.kg.labelling.TYPE_PHRASINGS`: "DNA", "RNA", "cell line"...), one
+    family at a time (:func:`family_draw`); then up to two thirds of ``max_labels`` from the batch's positive
+    label texts; the rest drawn from the whole vocabulary (mostly negatives). Drawn at random from hundreds of
+    texts, "DNA" is in one batch of a hundred, so it is almost never the negative that tells an RNA from a DNA;
+    type phrasings are what users ask for, and each family is a known negative on every other family's spans
+    (:func:`kg_span_families`). With ``type_labels`` 0 the draws are those of a run without type slots."""
+    chosen = family_draw(vocabulary, corpus.families or {}, rng, type_labels) if type_labels else []
+    taken = set(chosen)
+    positives = sorted({e.label for i in sentences for e in corpus.train[i].entities} - taken)
+    chosen += rng.sample(positives, min(len(positives), 2 * max_labels // 3, max_labels - len(chosen)))
     taken = set(chosen)
     rest = [t for t in vocabulary if t not in taken]
     return tuple(chosen + rng.sample(rest, min(len(rest), max_labels - len(chosen))))
+
+
+def family_draw(vocabulary: list[str], families: dict[str, frozenset[str]], rng: random.Random, k: int) -> list[str]:
+    """``k`` type phrasings of ``vocabulary`` drawn one KG family at a time: a phrasing of each family (in random
+    order) before a second of any, so that with ``k`` at least the number of families every batch names every
+    family, and each span meets a phrasing of every sibling family ("DNA" on an RNA span, "cell type" on a
+    cell line) as a known negative. A uniform draw over phrasings would favour the families with many of them
+    (six disorder phrasings, one "RNA"). A family's own phrasings come before those it shares ("cell line"
+    before "cell", which names cell types too): a shared one tells the siblings apart on no span. Phrasings
+    without a family are never drawn."""
+    by_family: dict[str, list[str]] = {}
+    for text in vocabulary:
+        if text in TYPE_PHRASINGS:
+            for family in sorted(families.get(text, ())):
+                by_family.setdefault(family, []).append(text)
+    order = sorted(by_family)
+    rng.shuffle(order)
+    chosen: list[str] = []
+    while len(chosen) < k:
+        added = len(chosen)
+        for family in order:
+            left = [t for t in by_family[family] if t not in chosen]
+            if left and len(chosen) < k:
+                fewest = min(len(families[t]) for t in left)
+                chosen.append(rng.choice([t for t in left if len(families[t]) == fewest]))
+        if len(chosen) == added:
+            break
+    return chosen
 
 
 def family_weights(corpus: CorpusData, balance: float) -> list[float]:

@@ -66,7 +66,7 @@ class TrainConfig:
     label_variants: float = 0.0  # share of gold batches naming their types by KG variants ("disorder")
     kg_gold_texts: bool = True  # False: KG-labelled data does not teach the gold corpora's label texts
     kg_balance: float = 0.0  # KG sentences drawn by (rarest family's rarity) ** kg_balance (0: uniform)
-    kg_type_labels: int = 0  # label slots of a KG batch kept for the KG's type phrasings ("DNA", "cell line")
+    kg_type_labels: int = 0  # KG batch label slots for the type phrasings ("DNA", "cell line"), one family at a time
     max_train_sentences: int | None = None
     max_devel_sentences: int | None = 500
     threshold: float = DEFAULT_THRESHOLD  # devel F1 at the prediction default
