@@ -188,7 +188,7 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
         kg_gold_texts=not args.kg_without_gold_texts, kg_balance=args.kg_balance, kg_type_labels=args.kg_type_labels,
     )  # fmt: skip
     kg = str(args.kg) if (distill or augment) else None
-    trainer = Trainer(config, ModelConfig(kg=kg, augment=augment))
+    trainer = Trainer(config, ModelConfig(kg=kg, augment=augment, word_split=args.word_split))
     state = trainer.fit()
     texts = sorted({t for c in trainer.corpora for t in c.label_texts})
     model = KoGNER.from_pretrained(out / "best", kg=kg).to(args.device)
@@ -198,7 +198,7 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
         "kg_unmatched_weight": config.kg_unmatched_weight, "kg_holdout": config.kg_holdout,
         "kg_share": config.kg_share, "label_variants": config.label_variants,
         "kg_gold_texts": config.kg_gold_texts, "kg_balance": config.kg_balance,
-        "kg_type_labels": config.kg_type_labels,
+        "kg_type_labels": config.kg_type_labels, "word_split": model.config.word_split,
         "device": str(model.device),
     }  # fmt: skip
     return model, info
@@ -247,6 +247,14 @@ def main() -> None:
         "--kg-without-gold-texts", action="store_true", help="KG data never teaches a training corpus's label texts"
     )
     p.add_argument("--kg-balance", type=float, default=0.0, help="KG sentences drawn by family rarity ** this")
+    p.add_argument(
+        "--no-word-split",
+        dest="word_split",
+        action="store_const",
+        const=None,
+        default="word",
+        help="keep each corpus's own words (ModelConfig.word_split=None): runs before it existed",
+    )
     p.add_argument("--kg-type-labels", type=int, default=0, help="KG batch slots for type phrasings, one family each")
     p.add_argument("--devel-sentences", type=int, default=1000, help="held-out devel sentences of a threshold curve")
     p.add_argument("--kg", type=Path, default=Path("~/.cache/kogner/kg").expanduser())
@@ -282,6 +290,8 @@ def main() -> None:
         args.schedule += f"-fb{args.kg_balance:g}"
     if args.kg_type_labels:
         args.schedule += f"-tf{args.kg_type_labels}"  # "-tl": uniform draws (commit 300aba4)
+    if args.word_split:
+        args.schedule += "-ws"  # words split as the raw-text tokenizer splits them (ModelConfig.word_split)
     linker = None
 
     def run(key: tuple) -> dict:

@@ -67,3 +67,11 @@ def test_greedy_nested_keeps_nesting_but_not_crossing():
 def test_merge_windows_shifts_offsets_and_keeps_the_best_duplicate():
     merged = merge_windows([(0, [(5, 6, "gene", 0.6)]), (4, [(1, 2, "gene", 0.9), (3, 4, "disease", 0.5)])])
     assert sorted(merged) == [(5, 6, "gene", 0.9), (7, 8, "disease", 0.5)]
+
+
+def test_realign_maps_split_word_spans_to_the_given_words_and_drops_spans_inside_a_word():
+    from kogner.model.decode import realign
+
+    starts = [0, 3, 4]  # "IL-2 binds" split as "IL - 2 binds"
+    cands = [(0, 3, "protein", 0.9), (0, 1, "protein", 0.8), (3, 4, "verb", 0.3), (0, 4, "clause", 0.2)]
+    assert realign(cands, starts) == [(0, 1, "protein", 0.9), (1, 2, "verb", 0.3), (0, 2, "clause", 0.2)]

@@ -469,6 +469,21 @@ def test_a_word_budget_makes_batches_of_long_sentences_smaller_and_keeps_every_s
     assert sorted(i for p in plans for i in p.sentences) == list(range(8))
 
 
+def test_words_are_split_as_in_training_and_entities_come_back_on_the_callers_words():
+    torch.manual_seed(0)
+    model = KoGNER.from_config(tiny_config())
+    options = {"threshold": 0.0, "flat": False}
+    (whole,) = model.predict_words([["IL-2"]], ["protein"], **options)[0]
+    split = model.predict_words([["IL", "-", "2"]], ["protein"], **options)[0]
+    assert whole[:2] == (0, 1) and whole[3] == pytest.approx(dict(((s, e), p) for s, e, _, p in split)[(0, 3)])
+    assert len(split) > 1  # "IL", "- 2"...: such spans inside the caller's one word are never output
+    bigger = model.predict_words([["binds", "NF-kappa", "B", "."]], ["protein"], **options)[0]
+    assert bigger and all(0 <= s < e <= 4 for s, e, _, _ in bigger)  # on the 4 given words, not the 8 split
+    assert ModelConfig().word_split == "word"
+    saved_before = {k: v for k, v in ModelConfig().to_dict().items() if k != "word_split"}
+    assert ModelConfig.from_dict(saved_before).word_split is None  # trained on the corpora's own words
+
+
 def test_mean_pooling_is_the_default_but_configs_saved_before_keep_first_subword_pooling():
     assert ModelConfig().word_pooling == "mean"
     saved_before = {k: v for k, v in ModelConfig().to_dict().items() if k != "word_pooling"}

@@ -35,3 +35,27 @@ def test_mentions_split_tokens_and_join_sentences_but_are_never_moved():
     assert [(m.start, m.end, m.label) for m in doc.mentions()] == [(7, 12, "Gene"), (at, at + 16, "Disease")]
     assert doc.sentences[0].tokens[2:5] == ("BRCA1", "-", "linked")
     assert any("Type A. Diabetes" in s.text for s in doc.sentences)
+
+
+def test_split_words_splits_each_word_with_the_word_tokenizer_and_says_where_each_given_word_starts():
+    from kogner.data.tokenize import split_words
+
+    assert split_words(["NF-kappa", "B", "binds", "IL-2", "."]) == (
+        ["NF", "-", "kappa", "B", "binds", "IL", "-", "2", "."],
+        [0, 3, 4, 5, 8, 9],
+    )
+    assert split_words([" "]) == ([" "], [0, 1])  # a word without a token stays whole
+
+
+def test_split_sentence_keeps_text_character_spans_and_entities_on_the_same_words(test_splits):
+    from kogner.data.tokenize import split_sentence
+
+    jnlpba = [s for s in test_splits["jnlpba"].sentences if any("-" in t and len(t) > 1 for t in s.tokens)][:200]
+    for sent in jnlpba:
+        split = split_sentence(sent)
+        assert split.text == sent.text and len(split.tokens) > len(sent.tokens)
+        assert all(split.text[a:b] == t for t, (a, b) in zip(split.tokens, split.spans, strict=True))
+        assert [split.entity_text(e) for e in split.entities] == [sent.entity_text(e) for e in sent.entities]
+        assert [e.label for e in split.entities] == [e.label for e in sent.entities]
+    ncbi = test_splits["ncbi-disease"].sentences[0]
+    assert split_sentence(ncbi) is ncbi  # the training corpora's own convention: nothing to split

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Literal
 
 from kogner.data.records import Document, Entity, Mention, Passage, Sentence, check_unicode
@@ -66,6 +67,37 @@ def tokenize(text: str, tokenizer: TokenizerName = "word") -> list[Span]:
     except KeyError:
         raise ValueError(f"unknown tokenizer {tokenizer!r}; choose one of {sorted(_PATTERNS)}") from None
     return [m.span() for m in pattern.finditer(text)]
+
+
+def split_words(words: Sequence[str], tokenizer: TokenizerName = "word") -> tuple[list[str], list[int]]:
+    """The ``tokenizer``'s tokens inside each of ``words`` (``IL-2`` -> ``IL``, ``-``, ``2``) and, for each
+    given word, the index of its first token, plus the token count at the end. A model trained on one word
+    convention reads every input in it: the training corpora split hyphenated names, JNLPBA keeps them whole,
+    and a one-word ``IL-2`` is then a span shape the model never saw. A word without a token stays whole."""
+    pattern = _PATTERNS[tokenizer]
+    tokens: list[str] = []
+    starts: list[int] = []
+    for word in words:
+        starts.append(len(tokens))
+        tokens += pattern.findall(word) or [word]
+    starts.append(len(tokens))
+    return tokens, starts
+
+
+def split_sentence(sentence: Sentence, tokenizer: TokenizerName = "word") -> Sentence:
+    """``sentence`` in the ``tokenizer``'s tokens (:func:`split_words`), with the same text and entities; the
+    sentence itself when no token splits."""
+    pattern = _PATTERNS[tokenizer]
+    pieces = [[m.span() for m in pattern.finditer(token)] or [(0, len(token))] for token in sentence.tokens]
+    if all(len(p) == 1 for p in pieces):
+        return sentence
+    starts = [0]
+    for p in pieces:
+        starts.append(starts[-1] + len(p))
+    spans = tuple((a + s, a + e) for (a, _), p in zip(sentence.spans, pieces, strict=True) for s, e in p)
+    tokens = tuple(token[s:e] for token, p in zip(sentence.tokens, pieces, strict=True) for s, e in p)
+    entities = tuple(replace(e, start=starts[e.start], end=starts[e.end]) for e in sentence.entities)
+    return replace(sentence, tokens=tokens, spans=spans, entities=entities)
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:

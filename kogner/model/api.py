@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 
 from kogner.data.records import Document, Entity, Mention
-from kogner.data.tokenize import TokenizerName, text_to_document
+from kogner.data.tokenize import TokenizerName, split_words, text_to_document
 from kogner.encoder import encoder_config_dict, encoder_hf_config, load_encoder, load_tokenizer
 from kogner.errors import KognerError
 from kogner.io import atomic_dir
@@ -29,7 +29,7 @@ from kogner.model.backends import ONNX_BACKENDS, Backend, check_backend
 from kogner.model.checkpoints import CONFIG, LABELS, WEIGHTS, merge_labels, resolve_checkpoint
 from kogner.model.collate import TextBatch, collate_words, subword_counts
 from kogner.model.config import ModelConfig
-from kogner.model.decode import Candidate, batch_candidates, greedy_flat, greedy_nested, merge_windows
+from kogner.model.decode import Candidate, batch_candidates, greedy_flat, greedy_nested, merge_windows, realign
 from kogner.model.knowledge import Knowledge
 from kogner.model.options import Labels, PredictOptions
 from kogner.model.student import SpanStudent
@@ -211,8 +211,12 @@ class KoGNER:
         vectors = self.encode_labels(labels) if label_vectors is None else label_vectors
         self.student.eval()
         pieces = []  # (sequence index, first word, words)
+        splits: list[list[int] | None] = [None] * len(sequences)  # given word -> first split word (ModelConfig)
         for i, words in enumerate(sequences):
             if words:
+                if self.config.word_split:
+                    split, starts = split_words(words, self.config.word_split)
+                    words, splits[i] = (split, starts) if len(split) > len(words) else (words, None)
                 words, windows = self.plan(words)
                 if len(windows) > 1 and options.on_overflow == "error":
                     raise SequenceTooLong(f"sequence {i} needs more than {self.config.max_subwords} subwords")
@@ -233,7 +237,8 @@ class KoGNER:
             bar.update(len(chunk))
         bar.close()
         decode = greedy_flat if options.flat else greedy_nested
-        return [decode(merge_windows(per)) for per in found]
+        merged = [merge_windows(per) for per in found]
+        return [decode(c if starts is None else realign(c, starts)) for c, starts in zip(merged, splits, strict=True)]
 
     def _collate(self, chunk: list) -> TextBatch:
         return collate_words(self.tokenizer, [p[2] for p in chunk], self.config.max_subwords).to(self.device)

@@ -10,7 +10,10 @@ from typing import Any, Literal
 from kogner.encoder import DEFAULT_ENCODER
 
 # Saved configs that lack a key were written before its default changed: they keep the old behaviour.
-LEGACY_DEFAULTS: dict[str, Any] = {"word_pooling": "first"}  # mean pooling became the default (measured: README)
+LEGACY_DEFAULTS: dict[str, Any] = {  # mean pooling and word splitting became defaults (measured: README)
+    "word_pooling": "first",
+    "word_split": None,
+}
 
 
 @dataclass
@@ -23,6 +26,9 @@ class ModelConfig:
     width_dim: int = 32  # 0 = no width embedding
     dropout: float = 0.1
     word_pooling: Literal["first", "mean"] = "mean"
+    # the tokenizer that splits every word the model reads, in training and prediction ("IL-2" -> "IL - 2"),
+    # so that one word convention holds whatever the input's; entities map back to the caller's words
+    word_split: Literal["word"] | None = "word"
     shared_label_encoder: bool = True
     label_encoder: str | None = None  # a second encoder for label texts when not shared
     max_subwords: int = 512  # encoder limit per window, special tokens included
@@ -38,6 +44,8 @@ class ModelConfig:
             raise ValueError(f"window_overlap ({self.window_overlap}) must be >= max_width ({self.max_width})")
         if self.augment and not (self.teacher_dim or self.kg):
             raise ValueError("augment needs the KG whose teacher vectors it injects (kg)")
+        if self.word_split not in ("word", None):
+            raise ValueError(f"word_split must be 'word' or None, not {self.word_split!r}")
         if self.word_pooling not in ("first", "mean"):
             raise ValueError(f"word_pooling must be 'first' or 'mean', not {self.word_pooling!r}")
 

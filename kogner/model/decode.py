@@ -66,3 +66,11 @@ def merge_windows(per_window: Sequence[tuple[int, list[Candidate]]]) -> list[Can
             if score > best.get(key, -1.0):
                 best[key] = score
     return [(s, e, label, score) for (s, e, label), score in best.items()]
+
+
+def realign(candidates: list[Candidate], starts: Sequence[int]) -> list[Candidate]:
+    """Candidates over split words (:func:`kogner.data.tokenize.split_words`) as spans of the given words:
+    ``starts`` holds each given word's first split word, plus the split word count. A span that starts or
+    ends inside a given word is dropped: the caller's words are the output's units."""
+    given = {split: word for word, split in enumerate(starts)}
+    return [(given[s], given[e], label, score) for s, e, label, score in candidates if s in given and e in given]

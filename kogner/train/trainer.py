@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from kogner.data.records import Entity
+from kogner.data.tokenize import split_sentence
 from kogner.errors import KognerError
 from kogner.evaluate.metrics import evaluate_documents
 from kogner.io import atomic_dir, atomic_open
@@ -157,8 +158,10 @@ class Trainer:
         # gold corpora only: their types are a checkpoint's default labels (KG-labelled data teaches hundreds of
         # label texts, listed in its summary file, not a set to predict by default)
         self.model.train_labels = {c.name: c.labels for c in self.corpora if c.families is None}
-        for corpus in self.corpora:
-            corpus.train = window_long_sentences(corpus.train, self.model.windows)
+        split = self.model.config.word_split
+        for corpus in self.corpora:  # the words prediction will read (ModelConfig.word_split), then windows
+            words = [split_sentence(s, split) for s in corpus.train] if split else corpus.train
+            corpus.train = window_long_sentences(words, self.model.windows)
         self.kg = (
             KGTraining(knowledge, self.corpora, self.model.config.max_width, config.link_threshold)
             if knowledge
