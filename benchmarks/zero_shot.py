@@ -189,7 +189,7 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
     )  # fmt: skip
     kg = str(args.kg) if (distill or augment) else None
     trainer = Trainer(config, ModelConfig(kg=kg, augment=augment, word_split=args.word_split))
-    state = trainer.fit()
+    state = trainer.fit(resume=True)  # a run stopped after its mid-run checkpoint continues there
     texts = sorted({t for c in trainer.corpora for t in c.label_texts})
     model = KoGNER.from_pretrained(out / "best", kg=kg).to(args.device)
     info = {
