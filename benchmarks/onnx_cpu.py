@@ -36,7 +36,7 @@ from kogner.model.api import KoGNER
 from kogner.model.backends import BACKENDS
 from kogner.model.checkpoints import WEIGHTS
 from kogner.model.config import ModelConfig
-from kogner.model.onnx import ONNX_DIR, export_encoder
+from kogner.model.onnx import ONNX_DIR, export_onnx
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -156,7 +156,7 @@ def main() -> None:
         else:
             KoGNER.from_config(ModelConfig()).save_pretrained(path)
         base = KoGNER.from_pretrained(path)
-        export_encoder(base.student.encoder, base.tokenizer, path / ONNX_DIR, path / WEIGHTS)
+        export_onnx(base.student, base.tokenizer, path / ONNX_DIR, path / WEIGHTS)
         models = {b: KoGNER.from_pretrained(path, backend=b) for b in BACKENDS}
         report = {**provenance(), "model": args.model or "all-MiniLM-L6-v2 student, untrained heads",
                   "threads": args.threads, "repeats": args.repeats, "seed": None}  # fmt: skip

@@ -1,8 +1,11 @@
-"""The ONNX backend: the exported encoder gives the torch model's entities, int8 stays close, and every way
-to get it wrong (no export, a stale export, an unknown backend, no onnxruntime) is one clear error."""
+"""The ONNX backend: the exported graphs (encoder and heads in one, the encoder alone for label texts) give
+the torch model's entities, int8 stays close, an encoder-only export of version 1 still loads, and every way
+to get it wrong (no export, a stale or incomplete export, an unknown backend, no onnxruntime) is one clear
+error."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -13,7 +16,7 @@ from kogner.errors import KognerError
 from kogner.evaluate import evaluate_documents
 from kogner.model import KoGNER, PredictOptions
 from kogner.model.checkpoints import WEIGHTS
-from kogner.model.onnx import ONNX_DIR, export_encoder
+from kogner.model.onnx import ONNX_DIR, SPAN_FILES, export_onnx
 
 LABELS = {"protein": "protein", "cell_type": "cell type"}
 
@@ -23,7 +26,7 @@ def exported(tiny_checkpoint, tmp_path_factory):
     path = tmp_path_factory.mktemp("onnx") / "model"
     shutil.copytree(tiny_checkpoint, path)
     model = KoGNER.from_pretrained(path)
-    export_encoder(model.student.encoder, model.tokenizer, path / ONNX_DIR, path / WEIGHTS)
+    export_onnx(model.student, model.tokenizer, path / ONNX_DIR, path / WEIGHTS)
     return path
 
 
@@ -32,7 +35,9 @@ def test_the_fp32_export_gives_the_torch_entities_and_scores(exported, abstracts
     options = PredictOptions(LABELS, 0.3)
     words = [s.tokens for d in docs for s in d.sentences]
     torch_found = KoGNER.from_pretrained(exported).predict_words(words, options)
-    onnx_found = KoGNER.from_pretrained(exported, backend="onnx").predict_words(words, options)
+    onnx_model = KoGNER.from_pretrained(exported, backend="onnx")
+    assert onnx_model.text_graph is not None  # the heads run in ONNX Runtime, not in torch
+    onnx_found = onnx_model.predict_words(words, options)
     assert any(torch_found)
     assert [[c[:3] for c in s] for s in onnx_found] == [[c[:3] for c in s] for s in torch_found]
     scores = [(a[3], b[3]) for x, y in zip(torch_found, onnx_found, strict=True) for a, b in zip(x, y, strict=True)]
@@ -47,18 +52,52 @@ def test_the_int8_export_agrees_with_torch_on_a_real_slice(exported, abstracts):
     assert agreement >= 0.9, agreement
 
 
+def test_an_encoder_only_export_of_version_1_loads_with_the_heads_in_torch(exported, abstracts, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(exported, model)
+    manifest = json.loads((model / ONNX_DIR / "manifest.json").read_text())
+    for key in ("spans", "spans_fused"):
+        manifest.pop(key)
+    (model / ONNX_DIR / "manifest.json").write_text(json.dumps({**manifest, "format_version": 1}))
+    for name in SPAN_FILES.values():
+        (model / ONNX_DIR / name).unlink()
+    words = [s.tokens for d in abstracts[:5] for s in d.sentences]
+    old = KoGNER.from_pretrained(model, backend="onnx")
+    assert old.text_graph is None
+    found, expected = old.predict_words(words, LABELS), KoGNER.from_pretrained(exported).predict_words(words, LABELS)
+    assert [[c[:3] for c in s] for s in found] == [[c[:3] for c in s] for s in expected]
+
+
+def test_a_kg_augmented_model_exports_its_encoder_only(tmp_path):
+    """Its teacher vectors enter between the encoder and the heads, in torch."""
+    from kogner.encoder import load_tokenizer, tiny_encoder_config
+    from kogner.model import ModelConfig
+
+    encoder = tiny_encoder_config(load_tokenizer("all-MiniLM-L6-v2").vocab_size, hidden=32, layers=1)
+    config = ModelConfig(encoder_config=encoder, head_dim=32, width_dim=8, teacher_dim=6, augment=True)
+    model = KoGNER.from_config(config)
+    model.save_pretrained(tmp_path / "model")
+    folder = tmp_path / "model" / ONNX_DIR
+    manifest = export_onnx(model.student, model.tokenizer, folder, tmp_path / "model" / WEIGHTS, quantize=False)
+    assert "spans" not in manifest and manifest["files"] == {"onnx": "encoder.onnx"}
+    assert sorted(p.name for p in folder.iterdir()) == ["encoder.onnx", "manifest.json"]
+
+
 @pytest.mark.parametrize(
     ("backend", "setup", "problem"),
     [
         ("onnx", "none", "no onnx export; run `kogner export onnx"),
         ("onnx", "stale", "exported from other weights"),
+        ("onnx-int8", "incomplete", "spans.int8.onnx: listed in the manifest but missing"),
         ("tensorrt", "none", "unknown backend 'tensorrt'"),
     ],
 )
 def test_a_missing_stale_or_unknown_export_is_one_line_exit_2(cli, tiny_checkpoint, exported, tmp_path, backend,
                                                                setup, problem):  # fmt: skip
     model = tmp_path / "model"
-    shutil.copytree(exported if setup == "stale" else tiny_checkpoint, model)
+    shutil.copytree(tiny_checkpoint if setup == "none" else exported, model)
+    if setup == "incomplete":  # a file the manifest lists was removed
+        (model / ONNX_DIR / SPAN_FILES["onnx-int8"]).unlink()
     if setup == "stale":  # the weights changed after the export
         data = bytearray((model / WEIGHTS).read_bytes())
         data[-1] ^= 1
@@ -90,16 +129,16 @@ def test_the_cli_export_writes_both_files(cli, tiny_checkpoint, tmp_path):
     shutil.copytree(tiny_checkpoint, model)
     code, _, err = cli("export", "onnx", model)
     assert code == 0, err
-    assert {"encoder.onnx", "encoder.int8.onnx", "manifest.json"} <= {p.name for p in (model / ONNX_DIR).iterdir()}
+    written = {"encoder.onnx", "encoder.int8.onnx", "spans.onnx", "spans.int8.onnx", "manifest.json"}
+    assert {p.name for p in (model / ONNX_DIR).iterdir()} == written  # no exporter leftovers (external data)
 
 
 def test_the_export_fuses_a_bert_encoder_and_leaves_the_model_as_it_was_given(tiny_checkpoint, tmp_path):
-    import json
-
     model = KoGNER.from_pretrained(tiny_checkpoint)
-    encoder = model.student.encoder.train()
-    attention = encoder.config._attn_implementation
-    export_encoder(encoder, model.tokenizer, tmp_path / ONNX_DIR, tiny_checkpoint / WEIGHTS)
-    assert encoder.training and encoder.config._attn_implementation == attention  # mode and attention restored
-    fused = json.loads((tmp_path / ONNX_DIR / "manifest.json").read_text())["fused"]
-    assert fused.get("SkipLayerNormalization", 0) > 0, fused  # the optimizer ran: int8 quantises fused nodes
+    student = model.student.train()
+    attention = student.encoder.config._attn_implementation
+    export_onnx(student, model.tokenizer, tmp_path / ONNX_DIR, tiny_checkpoint / WEIGHTS, quantize=False)
+    assert student.training and student.encoder.config._attn_implementation == attention  # restored
+    manifest = json.loads((tmp_path / ONNX_DIR / "manifest.json").read_text())
+    for fused in (manifest["fused"], manifest["spans_fused"]):  # the optimizer ran: int8 quantises fused nodes
+        assert fused.get("SkipLayerNormalization", 0) > 0, fused

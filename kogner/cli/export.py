@@ -1,4 +1,4 @@
-"""``kogner export onnx MODEL``: the text encoder as ONNX (fp32 and int8) inside the checkpoint."""
+"""``kogner export onnx MODEL``: the student as ONNX graphs (fp32 and int8) inside the checkpoint."""
 
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ app = typer.Typer(help="Export a checkpoint for other runtimes.", no_args_is_hel
 @app.command()
 def onnx(
     model: Annotated[str, typer.Argument(help="Checkpoint folder (the export goes into MODEL/onnx/).")],
-    quantize: Annotated[bool, typer.Option(help="Also write the int8 (dynamic quantisation) encoder.")] = True,
+    quantize: Annotated[bool, typer.Option(help="Also write the int8 (dynamic quantisation) graphs.")] = True,
 ) -> None:
-    """Export the encoder to ONNX with dynamic batch and length axes; load it with --backend onnx(-int8)."""
+    """Export encoder and heads to ONNX with dynamic axes; load them with --backend onnx(-int8)."""
     from kogner.model.api import KoGNER
     from kogner.model.checkpoints import WEIGHTS, resolve_checkpoint
-    from kogner.model.onnx import ONNX_DIR, export_encoder
+    from kogner.model.onnx import ONNX_DIR, export_onnx
 
     path = resolve_checkpoint(model)
     kogner = KoGNER.from_pretrained(path)
-    manifest = export_encoder(kogner.student.encoder, kogner.tokenizer, path / ONNX_DIR, path / WEIGHTS, quantize)
-    err_console.print(f"wrote {path / ONNX_DIR}: {', '.join(manifest['files'].values())}")
+    manifest = export_onnx(kogner.student, kogner.tokenizer, path / ONNX_DIR, path / WEIGHTS, quantize)
+    files = [*manifest["files"].values(), *manifest.get("spans", {}).values()]
+    err_console.print(f"wrote {path / ONNX_DIR}: {', '.join(files)}")

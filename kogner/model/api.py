@@ -51,6 +51,7 @@ class KoGNER:
         self._label_cache: dict[str, torch.Tensor] = {}
         self.knowledge: Knowledge | None = None  # a KG + teacher: augmentation input and KG ids on entities
         self.bf16 = False  # predict under bfloat16 autocast (the torch-bf16 backend)
+        self.text_graph: Callable[[TextBatch, torch.Tensor], torch.Tensor] | None = None  # ONNX: text -> logits
 
     @property
     def config(self) -> ModelConfig:
@@ -90,21 +91,23 @@ class KoGNER:
         ``kg`` attaches a built KG folder (entities then carry KG ids); a model trained with augmentation
         needs one and defaults to the folder it was trained with, then to ``$KOGNER_KG``.
 
-        ``backend="onnx"`` or ``"onnx-int8"`` runs the text encoder with ONNX Runtime from the checkpoint's
-        export (``kogner export onnx``), ``"torch-bf16"`` predicts under bfloat16 autocast
-        (:mod:`kogner.model.backends`); the heads, label cache and decoder are the same.
+        ``backend="onnx"`` or ``"onnx-int8"`` runs the text path (encoder, span head, span x label scores) and
+        the label encoder with ONNX Runtime from the checkpoint's export (``kogner export onnx``),
+        ``"torch-bf16"`` predicts under bfloat16 autocast (:mod:`kogner.model.backends`); the label cache and
+        decoder are the same.
         """
         check_backend(backend)
         path = resolve_checkpoint(name_or_path)
         config = ModelConfig.load(path / CONFIG)
         tokenizer = load_tokenizer(str(path))
         label_tokenizer = load_tokenizer(str(path / "label_tokenizer")) if not config.shared_label_encoder else None
+        text_graph = None
         if backend not in ONNX_BACKENDS:
             encoder, skip = load_encoder("", config.encoder_config), None
         else:
-            from kogner.model.onnx import onnx_encoder
+            from kogner.model.onnx import onnx_runtime
 
-            encoder = onnx_encoder(path, backend, path / WEIGHTS, encoder_hf_config(config.encoder_config))
+            encoder, text_graph = onnx_runtime(path, backend, path / WEIGHTS, encoder_hf_config(config.encoder_config))
             skip = "encoder."  # the ONNX file has the encoder's weights: never read them into memory
         with safe_open(path / WEIGHTS, "pt") as weights:
             names = [k for k in weights.keys() if not (skip and k.startswith(skip))]  # noqa: SIM118 (no __iter__)
@@ -115,6 +118,7 @@ class KoGNER:
         train_labels = json.loads((path / LABELS).read_text()) if (path / LABELS).is_file() else {}
         model = cls(student, tokenizer, label_tokenizer, train_labels)
         model.bf16 = backend == "torch-bf16"
+        model.text_graph = text_graph
         model.student.eval()
         if config.augment:
             model.attach_kg(kg or config.kg or default_kg_dir())
@@ -229,7 +233,7 @@ class KoGNER:
         for chunk, batch in _ahead(self._collate, chunks, options.prefetch):
             words = [p[2] for p in chunk]
             with self._autocast():
-                logits = self.student(batch, vectors, self._knowledge(words)).logits
+                logits = self._logits(batch, vectors, words)
             probs = torch.sigmoid(logits.float())
             hits = batch_candidates(probs, [len(w) for w in words], labels, cuts, options.multi_label)
             for (i, first, _), cands in zip(chunk, hits, strict=True):
@@ -242,6 +246,11 @@ class KoGNER:
 
     def _collate(self, chunk: list) -> TextBatch:
         return collate_words(self.tokenizer, [p[2] for p in chunk], self.config.max_subwords).to(self.device)
+
+    def _logits(self, batch: TextBatch, vectors: torch.Tensor, words: list[Sequence[str]]) -> torch.Tensor:
+        if self.text_graph is not None:
+            return self.text_graph(batch, vectors)
+        return self.student(batch, vectors, self._knowledge(words)).logits
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)

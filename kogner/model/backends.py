@@ -3,7 +3,8 @@
 - ``torch``: fp32 PyTorch, the reference.
 - ``torch-bf16``: PyTorch under bfloat16 autocast (fast where the CPU has AMX or AVX-512 BF16, and on GPUs;
   slower than fp32 elsewhere); scores differ from fp32 in the second or third decimal.
-- ``onnx`` / ``onnx-int8``: the encoder in ONNX Runtime from the checkpoint's ``kogner export onnx``.
+- ``onnx`` / ``onnx-int8``: ONNX Runtime from the checkpoint's ``kogner export onnx``: encoder and heads in one
+  graph (int8: dynamic quantisation, one weight scale per output channel).
 """
 
 from __future__ import annotations

@@ -1,28 +1,41 @@
-"""ONNX Runtime for the text encoder: export (``kogner export onnx``), int8 dynamic quantisation, and a
-drop-in encoder module for ``KoGNER.from_pretrained(path, backend="onnx" | "onnx-int8")``.
+"""ONNX Runtime: export (``kogner export onnx``), int8 dynamic quantisation, and the runtime pieces behind
+``KoGNER.from_pretrained(path, backend="onnx" | "onnx-int8")``.
 
-The encoder is where the time goes; the span and label heads stay in PyTorch and label vectors stay cached,
-so every backend shares one prediction path and one decoder. The export goes through ``torch.export``
-with eager attention (the SDPA graph runs slower in ONNX Runtime), then ONNX Runtime's transformer optimizer
-fuses LayerNorm, residual and GELU nodes where it knows the architecture (BERT-style encoders), and the fused
-graph is quantised, one scale per output channel. ``onnx/manifest.json`` records a checksum of the weights
-it was exported from, so a stale export is refused instead of giving another model's scores.
+Two graphs per precision. ``spans*.onnx`` is the student's text path in one graph: encoder, word pooling,
+span head and the span x label product, with the label vectors an input (they stay cached), so the heads'
+elementwise work (a quarter of fp32 prediction time) runs fused and quantised too. ``encoder*.onnx`` is the
+encoder alone: it encodes label texts, and is the text path of a KG-augmented model, whose injected teacher
+vectors stay in PyTorch (no spans graph is written for one). Every backend shares the decoder.
+
+The export goes through ``torch.export`` with eager attention (the SDPA graph runs slower in ONNX Runtime),
+then ONNX Runtime's transformer optimizer fuses LayerNorm, residual and GELU nodes where it knows the
+architecture (BERT-style encoders), and the fused graphs are quantised, one scale per output channel.
+``onnx/manifest.json`` records a checksum of the weights it was exported from, so a stale export is refused
+instead of giving another model's scores.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
 from kogner.errors import KognerError
+from kogner.io import atomic_open
 from kogner.model.backends import Backend, check_backend
+from kogner.model.collate import TextBatch, collate_words
+from kogner.model.student import SpanStudent, pair_scores
 
 ONNX_DIR = "onnx"
 FILES = {"onnx": "encoder.onnx", "onnx-int8": "encoder.int8.onnx"}
+SPAN_FILES = {"onnx": "spans.onnx", "onnx-int8": "spans.int8.onnx"}
+FORMAT_VERSION = 2  # 1: the encoder only (heads in PyTorch); still loaded
+SAMPLE = [["Germline", "BRCA1", "mutations", "cause", "breast", "cancer", "."], ["IL", "-", "2"]]
 
 
 def weights_checksum(weights: Path) -> str:
@@ -52,45 +65,86 @@ class _Hidden(torch.nn.Module):
         return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
 
-def export_encoder(encoder: torch.nn.Module, tokenizer, folder: Path, weights: Path, quantize: bool = True) -> dict:
-    """Write ``encoder.onnx`` (and ``encoder.int8.onnx``) with dynamic batch and length axes, and the manifest.
-    ``encoder`` is left as it was given (mode and attention implementation)."""
+class _Spans(torch.nn.Module):
+    """Text in, span x label logits out: the student's forward at inference (no dropout, no KG input)."""
+
+    def __init__(self, student: SpanStudent) -> None:
+        super().__init__()
+        self.student = student
+
+    def forward(self, input_ids, attention_mask, word_starts, word_ends, label_vectors) -> torch.Tensor:
+        batch = SimpleNamespace(
+            input_ids=input_ids, attention_mask=attention_mask, word_starts=word_starts, word_ends=word_ends
+        )
+        return pair_scores(self.student.span_vectors(self.student.word_states(batch)), label_vectors)
+
+
+def export_onnx(student: SpanStudent, tokenizer, folder: Path, weights: Path, quantize: bool = True) -> dict:
+    """Write the encoder graph and (for a model without KG augmentation) the spans graph, fp32 and with
+    ``quantize`` int8, with dynamic batch, length, word and label axes, then the manifest. Files of an earlier
+    export are replaced; ``student`` is left as it was given (mode and attention implementation)."""
     _runtime()
+    folder.mkdir(parents=True, exist_ok=True)
+    sample = collate_words(tokenizer, SAMPLE, 64)
+    labels = torch.randn(2, student.config.head_dim)
+    batch, length = torch.export.Dim("batch", min=1, max=65536), torch.export.Dim("length", min=2, max=4096)
+    words, n_labels = torch.export.Dim("words", min=1, max=4096), torch.export.Dim("labels", min=1, max=65536)
+    text = {"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}}
+    graphs = {"encoder": (_Hidden(student.encoder), (sample.input_ids, sample.attention_mask), text, FILES)}
+    if not student.config.augment:
+        inputs = (sample.input_ids, sample.attention_mask, sample.word_starts, sample.word_ends, labels)
+        axes = {**text, "word_starts": {0: batch, 1: words}, "word_ends": {0: batch, 1: words},
+                "label_vectors": {0: n_labels}}  # fmt: skip
+        graphs["spans"] = (_Spans(student), inputs, axes, SPAN_FILES)
+    manifest = {"format_version": FORMAT_VERSION, "weights_checksum": weights_checksum(weights), "opset": 18}
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".export.") as tmp:
+        for name, (module, inputs, axes, files) in graphs.items():
+            written, fused = _export_graph(module, inputs, axes, student, Path(tmp), files, quantize)
+            for path in written.values():
+                os.replace(Path(tmp) / path, folder / path)
+            manifest["files" if name == "encoder" else name] = written
+            manifest["fused" if name == "encoder" else f"{name}_fused"] = fused
+    stale = [folder / f"{FILES['onnx']}.data"]  # the exporter's external data, left by version 1 exports
+    if "spans" not in manifest:
+        stale += [folder / name for name in SPAN_FILES.values()]  # an earlier export's, of other weights
+    for path in stale:
+        path.unlink(missing_ok=True)
+    with atomic_open(folder / "manifest.json") as fh:
+        fh.write(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def _export_graph(module, inputs, axes, student, tmp: Path, files: dict, quantize: bool) -> tuple[dict, dict]:
+    """One graph: exported, fused, quantised; its file names by backend and the fused node counts."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    folder.mkdir(parents=True, exist_ok=True)
-    sample = tokenizer(["Germline BRCA1 mutations cause breast cancer .", "a b"], padding=True, return_tensors="pt")
-    batch, length = torch.export.Dim("batch", min=1, max=65536), torch.export.Dim("length", min=2, max=4096)
-    dynamic = {"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}}
-    training, attention = encoder.training, getattr(encoder.config, "_attn_implementation", None)
+    training, attention = student.training, getattr(student.encoder.config, "_attn_implementation", None)
+    names = list(axes)
     try:
-        encoder.eval()
+        student.eval()
         if attention not in (None, "eager"):
-            encoder.set_attn_implementation("eager")
+            student.encoder.set_attn_implementation("eager")
         with torch.no_grad():
             torch.onnx.export(
-                _Hidden(encoder), (sample["input_ids"], sample["attention_mask"]), str(folder / FILES["onnx"]),
-                input_names=["input_ids", "attention_mask"], output_names=["hidden"], dynamic_shapes=dynamic,
-                opset_version=18, dynamo=True, verbose=False,
+                module, inputs, str(tmp / files["onnx"]), input_names=names,
+                output_names=["hidden" if len(names) == 2 else "logits"], dynamic_shapes=axes, opset_version=18,
+                dynamo=True, verbose=False,
             )  # fmt: skip
     finally:
-        encoder.train(training)
+        student.train(training)
         if attention not in (None, "eager"):
-            encoder.set_attn_implementation(attention)
-    fused = _fuse(folder / FILES["onnx"], encoder.config)
-    files = {"onnx": FILES["onnx"]}
+            student.encoder.set_attn_implementation(attention)
+    fused = _fuse(tmp / files["onnx"], student.encoder.config)  # one file: the exporter's .data stays behind
+    written = {"onnx": files["onnx"]}
     if quantize:
         import onnx
 
         quantize_dynamic(  # per output channel: per tensor cost up to 5.8 F1 points (benchmarks/onnx_cpu.py)
-            folder / FILES["onnx"], folder / FILES["onnx-int8"], weight_type=QuantType.QInt8, per_channel=True,
+            tmp / files["onnx"], tmp / files["onnx-int8"], weight_type=QuantType.QInt8, per_channel=True,
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # the fused nodes' outputs have no type
         )  # fmt: skip
-        files["onnx-int8"] = FILES["onnx-int8"]
-    manifest = {"format_version": 1, "weights_checksum": weights_checksum(weights), "files": files, "opset": 18,
-                "fused": fused}  # fmt: skip
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest
+        written["onnx-int8"] = files["onnx-int8"]
+    return written, fused
 
 
 FUSABLE = ("bert", "roberta", "xlm-roberta", "camembert", "electra")  # what ONNX Runtime's BERT fusions know
@@ -110,22 +164,26 @@ def _fuse(path: Path, config) -> dict[str, int]:
     return {name: count for name, count in model.get_fused_operator_statistics().items() if count}
 
 
+def _session(path: Path, threads: int | None = None):
+    runtime = _runtime()
+    options = runtime.SessionOptions()
+    options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    # no busy-waiting after a run: torch's thread pool (heads, decoding) runs right after, on the same cores
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # every batch has its own shape: an arena or a memory pattern keeps the largest batch's buffers (peak
+    # RSS above torch's, measured) and runs no faster
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
+    return runtime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxEncoder(torch.nn.Module):
     """An ONNX Runtime session in the encoder's place: same call, same ``last_hidden_state``, no torch weights."""
 
     def __init__(self, path: Path, config, threads: int | None = None) -> None:
         super().__init__()
-        runtime = _runtime()
-        options = runtime.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        # no busy-waiting after a run: the heads run in torch's thread pool right after, on the same cores
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # every batch has its own shape: an arena or a memory pattern keeps the largest batch's buffers (peak
-        # RSS above torch's, measured) and runs no faster
-        options.enable_cpu_mem_arena = False
-        options.enable_mem_pattern = False
-        self.session = runtime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = _session(path, threads)
         self.config = config  # the transformers config: hidden size for the heads
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SimpleNamespace:
@@ -134,13 +192,30 @@ class OnnxEncoder(torch.nn.Module):
         return SimpleNamespace(last_hidden_state=torch.from_numpy(hidden).to(input_ids.device))
 
 
-def onnx_encoder(checkpoint: Path, backend: Backend, weights: Path, config) -> OnnxEncoder:
-    """The checkpoint's exported encoder for ``backend``; a one-line error when missing or stale."""
-    return OnnxEncoder(export_file(checkpoint, backend, weights), config)
+class OnnxSpans:
+    """The spans graph in the student's place on the text path: a batch and label vectors -> logits."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        self.session = _session(path, threads)
+        self.inputs = [i.name for i in self.session.get_inputs()]  # the exporter drops inputs a graph never reads
+
+    def __call__(self, batch: TextBatch, label_vectors: torch.Tensor) -> torch.Tensor:
+        given = {"label_vectors": label_vectors.float()}
+        feed = {name: (given.get(name, getattr(batch, name, None))).cpu().numpy() for name in self.inputs}
+        (logits,) = self.session.run(None, feed)
+        return torch.from_numpy(logits).to(batch.input_ids.device)
+
+
+def onnx_runtime(checkpoint: Path, backend: Backend, weights: Path, config) -> tuple[OnnxEncoder, OnnxSpans | None]:
+    """The checkpoint's exported graphs for ``backend``: the encoder, and the spans graph where the export has
+    one (not before format version 2, nor for a KG-augmented model); a one-line error when missing or stale."""
+    encoder = OnnxEncoder(export_file(checkpoint, backend, weights), config)
+    spans = json.loads((checkpoint / ONNX_DIR / "manifest.json").read_text()).get("spans", {})
+    return encoder, OnnxSpans(checkpoint / ONNX_DIR / spans[backend]) if backend in spans else None
 
 
 def export_file(checkpoint: Path, backend: Backend, weights: Path) -> Path:
-    """The ONNX file of ``backend`` in ``checkpoint``, checked: present, exported from these weights."""
+    """The ONNX encoder file of ``backend`` in ``checkpoint``, checked: present, exported from these weights."""
     check_backend(backend)
     folder = checkpoint / ONNX_DIR
     manifest_path = folder / "manifest.json"
@@ -149,4 +224,8 @@ def export_file(checkpoint: Path, backend: Backend, weights: Path) -> Path:
     manifest = json.loads(manifest_path.read_text())
     if manifest.get("weights_checksum") != weights_checksum(weights):
         raise KognerError(f"{folder}: exported from other weights than {weights.name}; export again")
+    missing = [name for name in (manifest["files"][backend], manifest.get("spans", {}).get(backend)) if name
+               and not (folder / name).is_file()]  # fmt: skip
+    if missing:
+        raise KognerError(f"{folder / missing[0]}: listed in the manifest but missing; export again")
     return folder / manifest["files"][backend]

@@ -108,9 +108,14 @@ class SpanStudent(nn.Module):
             words = self.inject(words, *knowledge)
         words = self.dropout(words)
         spans = self.span_vectors(words)
-        logits = torch.einsum("bwkh,lh->bwkl", spans, label_vectors)
+        logits = pair_scores(spans, label_vectors)
         mask = span_mask(batch.n_words, words.size(1), self.config.max_width).to(words.device)
         return StudentOutput(logits, spans, label_vectors, mask, words)
+
+
+def pair_scores(spans: torch.Tensor, label_vectors: torch.Tensor) -> torch.Tensor:
+    """(B, W, K, H) span vectors x (L, H) label vectors -> (B, W, K, L) logits: the one interaction."""
+    return torch.einsum("bwkh,lh->bwkl", spans, label_vectors)
 
 
 def supervised_cells(span_mask: torch.Tensor, targets: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
