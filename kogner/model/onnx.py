@@ -9,7 +9,8 @@ vectors stay in PyTorch (no spans graph is written for one). Every backend share
 
 The export goes through ``torch.export`` with eager attention (the SDPA graph runs slower in ONNX Runtime),
 then ONNX Runtime's transformer optimizer fuses LayerNorm, residual and GELU nodes where it knows the
-architecture (BERT-style encoders), and the fused graphs are quantised, one scale per output channel.
+architecture (BERT-style encoders), and the fused graphs are quantised, one scale per output channel, from
+a SmoothQuant copy of the student (:mod:`kogner.model.smoothquant`).
 ``onnx/manifest.json`` records a checksum of the weights it was exported from, so a stale export is refused
 instead of giving another model's scores.
 """
@@ -29,6 +30,7 @@ from kogner.errors import KognerError
 from kogner.io import atomic_open
 from kogner.model.backends import Backend, check_backend
 from kogner.model.collate import TextBatch, collate_words
+from kogner.model.smoothquant import smooth_student
 from kogner.model.student import SpanStudent, pair_scores
 
 ONNX_DIR = "onnx"
@@ -81,25 +83,27 @@ class _Spans(torch.nn.Module):
 
 def export_onnx(student: SpanStudent, tokenizer, folder: Path, weights: Path, quantize: bool = True) -> dict:
     """Write the encoder graph and (for a model without KG augmentation) the spans graph, fp32 and with
-    ``quantize`` int8, with dynamic batch, length, word and label axes, then the manifest. Files of an earlier
-    export are replaced; ``student`` is left as it was given (mode and attention implementation)."""
+    ``quantize`` int8 (from a SmoothQuant copy where the encoder is BERT-style), with dynamic batch, length,
+    word and label axes, then the manifest. Files of an earlier export are replaced; ``student`` is left as it
+    was given (mode and attention implementation)."""
     _runtime()
     folder.mkdir(parents=True, exist_ok=True)
-    sample = collate_words(tokenizer, SAMPLE, 64)
-    labels = torch.randn(2, student.config.head_dim)
-    batch, length = torch.export.Dim("batch", min=1, max=65536), torch.export.Dim("length", min=2, max=4096)
-    words, n_labels = torch.export.Dim("words", min=1, max=4096), torch.export.Dim("labels", min=1, max=65536)
-    text = {"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}}
-    graphs = {"encoder": (_Hidden(student.encoder), (sample.input_ids, sample.attention_mask), text, FILES)}
-    if not student.config.augment:
-        inputs = (sample.input_ids, sample.attention_mask, sample.word_starts, sample.word_ends, labels)
-        axes = {**text, "word_starts": {0: batch, 1: words}, "word_ends": {0: batch, 1: words},
-                "label_vectors": {0: n_labels}}  # fmt: skip
-        graphs["spans"] = (_Spans(student), inputs, axes, SPAN_FILES)
-    manifest = {"format_version": FORMAT_VERSION, "weights_checksum": weights_checksum(weights), "opset": 18}
+    smoothed = smooth_student(student, tokenizer) if quantize else None
+    manifest = {"format_version": FORMAT_VERSION, "weights_checksum": weights_checksum(weights), "opset": 18,
+                "int8_smoothquant": smoothed is not None}  # fmt: skip
     with tempfile.TemporaryDirectory(dir=folder, prefix=".export.") as tmp:
-        for name, (module, inputs, axes, files) in graphs.items():
-            written, fused = _export_graph(module, inputs, axes, student, Path(tmp), files, quantize)
+        for name, files in (("encoder", FILES), ("spans", SPAN_FILES)):
+            if name == "spans" and student.config.augment:
+                continue  # its teacher vectors enter between the encoder and the heads, in torch
+            fused = _write_graph(name, student, tokenizer, Path(tmp) / files["onnx"])
+            written = {"onnx": files["onnx"]}
+            if quantize:
+                source = Path(tmp) / files["onnx"]
+                if smoothed is not None:
+                    source = Path(tmp) / f"smoothed.{files['onnx']}"
+                    _write_graph(name, smoothed, tokenizer, source)
+                _quantize(source, Path(tmp) / files["onnx-int8"])
+                written["onnx-int8"] = files["onnx-int8"]
             for path in written.values():
                 os.replace(Path(tmp) / path, folder / path)
             manifest["files" if name == "encoder" else name] = written
@@ -114,37 +118,44 @@ def export_onnx(student: SpanStudent, tokenizer, folder: Path, weights: Path, qu
     return manifest
 
 
-def _export_graph(module, inputs, axes, student, tmp: Path, files: dict, quantize: bool) -> tuple[dict, dict]:
-    """One graph: exported, fused, quantised; its file names by backend and the fused node counts."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
+def _write_graph(name: str, student: SpanStudent, tokenizer, path: Path) -> dict[str, int]:
+    """The ``encoder`` or ``spans`` graph of ``student`` at ``path``, exported and fused; the fused node counts."""
+    sample = collate_words(tokenizer, SAMPLE, 64)
+    batch, length = torch.export.Dim("batch", min=1, max=65536), torch.export.Dim("length", min=2, max=4096)
+    axes: dict = {"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}}
+    inputs: tuple = (sample.input_ids, sample.attention_mask)
+    module: torch.nn.Module = _Hidden(student.encoder)
+    if name == "spans":
+        words = torch.export.Dim("words", min=1, max=4096)
+        axes |= {"word_starts": {0: batch, 1: words}, "word_ends": {0: batch, 1: words},
+                 "label_vectors": {0: torch.export.Dim("labels", min=1, max=65536)}}  # fmt: skip
+        inputs += (sample.word_starts, sample.word_ends, torch.randn(2, student.config.head_dim))
+        module = _Spans(student)
     training, attention = student.training, getattr(student.encoder.config, "_attn_implementation", None)
-    names = list(axes)
     try:
         student.eval()
         if attention not in (None, "eager"):
             student.encoder.set_attn_implementation("eager")
         with torch.no_grad():
             torch.onnx.export(
-                module, inputs, str(tmp / files["onnx"]), input_names=names,
-                output_names=["hidden" if len(names) == 2 else "logits"], dynamic_shapes=axes, opset_version=18,
-                dynamo=True, verbose=False,
+                module, inputs, str(path), input_names=list(axes), dynamic_shapes=axes, opset_version=18,
+                output_names=["hidden" if name == "encoder" else "logits"], dynamo=True, verbose=False,
             )  # fmt: skip
     finally:
         student.train(training)
         if attention not in (None, "eager"):
             student.encoder.set_attn_implementation(attention)
-    fused = _fuse(tmp / files["onnx"], student.encoder.config)  # one file: the exporter's .data stays behind
-    written = {"onnx": files["onnx"]}
-    if quantize:
-        import onnx
+    return _fuse(path, student.encoder.config)  # one file: the exporter's external data stays in the temp dir
 
-        quantize_dynamic(  # per output channel: per tensor cost up to 5.8 F1 points (benchmarks/onnx_cpu.py)
-            tmp / files["onnx"], tmp / files["onnx-int8"], weight_type=QuantType.QInt8, per_channel=True,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # the fused nodes' outputs have no type
-        )  # fmt: skip
-        written["onnx-int8"] = files["onnx-int8"]
-    return written, fused
+
+def _quantize(source: Path, target: Path) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(  # per output channel: per tensor cost up to 5.8 F1 points (benchmarks/onnx_cpu.py)
+        source, target, weight_type=QuantType.QInt8, per_channel=True,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # the fused nodes' outputs have no type
+    )  # fmt: skip
 
 
 FUSABLE = ("bert", "roberta", "xlm-roberta", "camembert", "electra")  # what ONNX Runtime's BERT fusions know
