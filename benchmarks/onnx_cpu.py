@@ -3,10 +3,10 @@ student, on CPU.
 
 One process, every backend of one checkpoint loaded side by side, passes alternating, medians of
 ``--repeats``: the 940 NCBI-disease test sentences (pre-tokenized, ``predict_words``) and 200 JNLPBA test
-abstracts as raw text (``predict``). Peak RSS of each backend comes from a fresh process that loads it and
-predicts the NCBI-disease sentences. With ``--model`` a trained checkpoint is used and micro F1 on the four
-main test splits is reported per backend; without one the model is a MiniLM student with untrained heads
-(the same compute, so speed only, F1 null). ``--jobs`` adds ``kogner annotate`` and ``kogner serve`` per
+abstracts as raw text (``predict``). Peak RSS of each backend is the median of 3 fresh processes that load
+it and predict the NCBI-disease sentences. With ``--model`` a trained checkpoint is used and micro F1 on the
+four main test splits is reported per backend; without one the model is a MiniLM student with untrained
+heads (the same compute, so speed only, F1 null). ``--jobs`` adds ``kogner annotate`` and ``kogner serve`` per
 backend (``backend_jobs.py``).
 
     python benchmarks/onnx_cpu.py [--model runs/ncbi/best]
@@ -79,13 +79,17 @@ def rss_main(path: str, backend: str, threads: int) -> None:
     print(json.dumps({"peak_rss_mib": peak_rss_mib()}))
 
 
-def peak_rss(path: Path, threads: int) -> dict[str, float]:
-    """Peak RSS (MiB) of a fresh process per backend that loads the model and predicts NCBI-disease test."""
+def peak_rss(path: Path, threads: int, repeats: int = 3) -> dict[str, float]:
+    """Median peak RSS (MiB) of ``repeats`` fresh processes per backend that load the model and predict the
+    NCBI-disease test sentences (one process varies by +-25 MiB with the collating thread's timing)."""
     out = {}
     for backend in BACKENDS:
         cmd = [sys.executable, __file__, "--rss", str(path), backend, "--threads", str(threads)]
-        run = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        out[backend] = json.loads(run.stdout.strip().splitlines()[-1])["peak_rss_mib"]
+        peaks = []
+        for _ in range(repeats):
+            run = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            peaks.append(json.loads(run.stdout.strip().splitlines()[-1])["peak_rss_mib"])
+        out[backend] = statistics.median(peaks)
     return out
 
 
