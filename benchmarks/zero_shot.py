@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import random
+import re
 import time
 from pathlib import Path
 
@@ -87,6 +88,14 @@ def threshold_curves(
 
 
 BASE_SCHEDULE = "cpu-19200-examples-d3-m20"  # the grid's schedule; its run folders carry no suffix
+KG_ONLY = re.compile(r"-(?:u|h|k|g|fb|tf|tl)[0-9.]*(?=-|$)")  # schedule options that act on KG-labelled data only
+DEFAULTS = TrainConfig()
+
+
+def system_schedule(schedule: str, system: str) -> str:
+    """The schedule a system's runs are filed under: without the options of KG-labelled data for a system that
+    reads none (``student-gold``, the peers, the dictionary), so they pair with every KG variant."""
+    return schedule if (SYSTEMS.get(system) or (False,))[0] else KG_ONLY.sub("", schedule)
 
 
 def run_dir(runs: str | Path, schedule: str, held_out: str, system: str, seed: int) -> Path:
@@ -185,7 +194,8 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
         seed=seed, eval_every=max(1, steps // 2), max_devel_sentences=200, device=args.device,
         distill_lambda=1.0 if distill else 0.0, corpus_exponent=0.0, kg_unmatched_weight=args.unmatched_weight,
         kg_holdout=args.holdout, kg_share=args.kg_share if with_kg else None, label_variants=args.label_variants,
-        kg_gold_texts=not args.kg_without_gold_texts, kg_balance=args.kg_balance, kg_type_labels=args.kg_type_labels,
+        kg_gold_texts=not args.kg_without_gold_texts, kg_balance=args.kg_balance if with_kg else 0.0,
+        kg_type_labels=args.kg_type_labels if with_kg else 0,  # inert without KG data: gold runs' configs as before
     )  # fmt: skip
     kg = str(args.kg) if (distill or augment) else None
     trainer = Trainer(config, ModelConfig(kg=kg, augment=augment, word_split=args.word_split))
@@ -246,7 +256,8 @@ def main() -> None:
     p.add_argument(
         "--kg-without-gold-texts", action="store_true", help="KG data never teaches a training corpus's label texts"
     )
-    p.add_argument("--kg-balance", type=float, default=0.0, help="KG sentences drawn by family rarity ** this")
+    p.add_argument("--kg-balance", type=float, default=DEFAULTS.kg_balance,
+                   help="KG sentences drawn by family rarity ** this (0: as before)")  # fmt: skip
     p.add_argument(
         "--no-word-split",
         dest="word_split",
@@ -255,7 +266,8 @@ def main() -> None:
         default="word",
         help="keep each corpus's own words (ModelConfig.word_split=None): runs before it existed",
     )
-    p.add_argument("--kg-type-labels", type=int, default=0, help="KG batch slots for type phrasings, one family each")
+    p.add_argument("--kg-type-labels", type=int, default=DEFAULTS.kg_type_labels,
+                   help="KG batch slots for type phrasings, one family each (0: as before)")  # fmt: skip
     p.add_argument("--devel-sentences", type=int, default=1000, help="held-out devel sentences of a threshold curve")
     p.add_argument("--kg", type=Path, default=Path("~/.cache/kogner/kg").expanduser())
     p.add_argument("--label-dir", type=Path, default=Path("runs/zero_shot/kg-labels"))
@@ -296,13 +308,13 @@ def main() -> None:
 
     def run(key: tuple) -> dict:
         nonlocal linker
-        held_out, system, seed, _, _ = key
+        held_out, system, seed, schedule, _ = key
         linker = linker or Linker.from_folder(args.kg)
-        return run_one(args, system, held_out, seed, linker)
+        return run_one(argparse.Namespace(**{**vars(args), "schedule": schedule}), system, held_out, seed, linker)
 
     grid = itertools.product(args.seeds, args.held_out, args.systems)  # seed-major
     keys = (
-        (held_out, system, seed, args.schedule, kg_labelling(system))
+        (held_out, system, seed, system_schedule(args.schedule, system), kg_labelling(system))
         for seed, held_out, system in grid
         if system != "dictionary" or seed == args.seeds[0]  # deterministic: one record
     )

@@ -395,3 +395,20 @@ def test_a_zero_shot_run_folder_names_its_kg_labelling_so_a_relabelled_run_never
     monkeypatch.setattr(zero_shot, "LABELLING_VERSION", zero_shot.LABELLING_VERSION + 1)
     assert zero_shot.run_dir("runs", schedule, "jnlpba", "kogner-kg-types", 3) != before
     assert zero_shot.run_dir("runs", schedule, "jnlpba", "student-gold", 3) == Path("runs/jnlpba-student-gold-s3")
+
+
+def test_a_gold_only_run_is_filed_without_the_kg_data_options_so_it_pairs_with_every_kg_variant(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    from zero_shot import system_schedule
+
+    schedule = "cpu-38400-examples-d3-m20-k0.25-v0.5-g-fb0.5-tf10-ws"
+    assert system_schedule(schedule, "kogner-kg-types") == schedule
+    # label variants act on gold batches, the word split on every sentence: both stay
+    assert system_schedule(schedule, "student-gold") == "cpu-38400-examples-d3-m20-v0.5-ws"
+    assert (
+        system_schedule(schedule, "gliner")
+        == system_schedule(schedule, "dictionary")
+        == system_schedule(schedule, "student-gold")
+    )
