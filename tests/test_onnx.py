@@ -142,3 +142,19 @@ def test_the_export_fuses_a_bert_encoder_and_leaves_the_model_as_it_was_given(ti
     manifest = json.loads((tmp_path / ONNX_DIR / "manifest.json").read_text())
     for fused in (manifest["fused"], manifest["spans_fused"]):  # the optimizer ran: int8 quantises fused nodes
         assert fused.get("SkipLayerNormalization", 0) > 0, fused
+
+
+def test_an_encoder_onnx_runtime_cannot_fuse_exports_self_contained_graphs(tiny_checkpoint, abstracts, tmp_path,
+                                                                           monkeypatch):  # fmt: skip
+    import kogner.model.onnx as onnx_module
+
+    monkeypatch.setattr(onnx_module, "FUSABLE", ())  # as for an architecture the BERT fusions do not know
+    model = tmp_path / "model"
+    shutil.copytree(tiny_checkpoint, model)
+    torch_model = KoGNER.from_pretrained(model)
+    manifest = export_onnx(torch_model.student, torch_model.tokenizer, model / ONNX_DIR, model / WEIGHTS, False)
+    assert manifest["fused"] == manifest["spans_fused"] == {}
+    assert sorted(p.name for p in (model / ONNX_DIR).iterdir()) == ["encoder.onnx", "manifest.json", "spans.onnx"]
+    words = [s.tokens for d in abstracts[:5] for s in d.sentences]
+    found = KoGNER.from_pretrained(model, backend="onnx").predict_words(words, LABELS)
+    assert [[c[:3] for c in s] for s in found] == [[c[:3] for c in s] for s in torch_model.predict_words(words, LABELS)]

@@ -108,7 +108,7 @@ def export_onnx(student: SpanStudent, tokenizer, folder: Path, weights: Path, qu
                 os.replace(Path(tmp) / path, folder / path)
             manifest["files" if name == "encoder" else name] = written
             manifest["fused" if name == "encoder" else f"{name}_fused"] = fused
-    stale = [folder / f"{FILES['onnx']}.data"]  # the exporter's external data, left by version 1 exports
+    stale = [folder / f"{FILES['onnx']}.data"]  # the exporter's external data, left beside version 1 exports
     if "spans" not in manifest:
         stale += [folder / name for name in SPAN_FILES.values()]  # an earlier export's, of other weights
     for path in stale:
@@ -140,12 +140,13 @@ def _write_graph(name: str, student: SpanStudent, tokenizer, path: Path) -> dict
             torch.onnx.export(
                 module, inputs, str(path), input_names=list(axes), dynamic_shapes=axes, opset_version=18,
                 output_names=["hidden" if name == "encoder" else "logits"], dynamo=True, verbose=False,
+                external_data=False,  # one self-contained file (under ONNX's 2 GB), whether fused or not
             )  # fmt: skip
     finally:
         student.train(training)
         if attention not in (None, "eager"):
             student.encoder.set_attn_implementation(attention)
-    return _fuse(path, student.encoder.config)  # one file: the exporter's external data stays in the temp dir
+    return _fuse(path, student.encoder.config)
 
 
 def _quantize(source: Path, target: Path) -> None:
