@@ -186,6 +186,7 @@ def test_gold_and_kg_labelled_data_train_together_and_a_kg_only_label_text_is_le
     config = TrainConfig(
         corpora=[str(gold), str(kg_file)], labels={str(gold): {"Disease": "disease"}}, output=str(tmp_path / "run"),
         epochs=30, batch_size=8, lr_encoder=3e-3, lr_heads=3e-3, warmup=0.05, eval_every=1000, kg_labels=4,
+        kg_type_labels=0,  # four slots per KG batch, none kept for the type phrasings
     )  # fmt: skip
     model = ModelConfig(encoder_config=tiny_encoder_config(30522, hidden=64, layers=2), head_dim=64, dropout=0.0)
     torch.manual_seed(0)
