@@ -221,23 +221,30 @@ class OnnxSpans:
 def onnx_runtime(checkpoint: Path, backend: Backend, weights: Path, config) -> tuple[OnnxEncoder, OnnxSpans | None]:
     """The checkpoint's exported graphs for ``backend``: the encoder, and the spans graph where the export has
     one (not before format version 2, nor for a KG-augmented model); a one-line error when missing or stale."""
-    encoder = OnnxEncoder(export_file(checkpoint, backend, weights), config)
-    spans = json.loads((checkpoint / ONNX_DIR / "manifest.json").read_text()).get("spans", {})
-    return encoder, OnnxSpans(checkpoint / ONNX_DIR / spans[backend]) if backend in spans else None
+    folder, manifest = checkpoint / ONNX_DIR, checked_manifest(checkpoint, backend, weights)
+    spans = manifest.get("spans", {})
+    encoder = OnnxEncoder(folder / manifest["files"][backend], config)
+    return encoder, OnnxSpans(folder / spans[backend]) if backend in spans else None
 
 
 def export_file(checkpoint: Path, backend: Backend, weights: Path) -> Path:
-    """The ONNX encoder file of ``backend`` in ``checkpoint``, checked: present, exported from these weights."""
+    """The ONNX encoder file of ``backend`` in ``checkpoint``, checked (:func:`checked_manifest`)."""
+    return checkpoint / ONNX_DIR / checked_manifest(checkpoint, backend, weights)["files"][backend]
+
+
+def checked_manifest(checkpoint: Path, backend: Backend, weights: Path) -> dict:
+    """The export manifest of ``checkpoint``, read once and checked: ``backend`` exported, from these weights,
+    every file it lists for ``backend`` present."""
     check_backend(backend)
     folder = checkpoint / ONNX_DIR
     manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file() or backend not in json.loads(manifest_path.read_text()).get("files", {}):
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    if backend not in manifest.get("files", {}):
         raise KognerError(f"{checkpoint}: no {backend} export; run `kogner export onnx {checkpoint}` first")
-    manifest = json.loads(manifest_path.read_text())
     if manifest.get("weights_checksum") != weights_checksum(weights):
         raise KognerError(f"{folder}: exported from other weights than {weights.name}; export again")
     missing = [name for name in (manifest["files"][backend], manifest.get("spans", {}).get(backend)) if name
                and not (folder / name).is_file()]  # fmt: skip
     if missing:
         raise KognerError(f"{folder / missing[0]}: listed in the manifest but missing; export again")
-    return folder / manifest["files"][backend]
+    return manifest
