@@ -4,8 +4,10 @@ The CPU side is everything ``predict_words`` / ``predict`` do but the model: win
 collation, thresholding, decoding, and for raw text the sentence and word splitting. It is measured with the
 student replaced by an instant stand-in (a fixed score tensor of the right shape, a hit every seventh word), so
 the figure is what a GPU would have to keep up with. The same settings are then timed with the real student on
-this CPU, where a prefetch thread competes with torch for the same cores. Medians of ``--repeats`` passes,
-settings alternating, ratios against ``prefetch=0`` in the same process::
+this CPU, where a prefetch thread competes with torch for the same cores. The stand-in also runs with the
+subword memo off (:class:`kogner.model.subwords.Subwords`, capacity 0), and once on an empty table (a cold
+start). Medians of ``--repeats`` passes, settings alternating, ratios against ``prefetch=0`` and against the
+memo off in the same process::
 
     python benchmarks/predict_pipeline.py --threads 1 2 --prefetch 0 2
 """
@@ -25,8 +27,10 @@ from kogner.data.corpora import CORPORA
 from kogner.data.formats import read_corpus
 from kogner.model.api import KoGNER
 from kogner.model.config import ModelConfig
+from kogner.model.subwords import Subwords
 
 RESULTS = Path(__file__).parent / "results"
+MEMO_OFF = "memo off"  # the subword memo off (capacity 0): the tokenizer runs on each batch's distinct words
 
 
 class InstantStudent(torch.nn.Module):
@@ -73,23 +77,41 @@ def measure(models: dict[str, KoGNER], args, data) -> list[dict]:
                     "abstract_sent_per_s": n_abstract_sentences / statistics.median(runs["abstracts"]),
                     "ratio": base / statistics.median(runs["sentences"]), "seconds": runs,
                 })  # fmt: skip
+    for row in rows:  # the memo's gain: against the same setting with the memo off, in the same process
+        off = [r for r in rows if r["model"] == f"{row['model']}, {MEMO_OFF}" and
+               (r["threads"], r["prefetch"]) == (row["threads"], row["prefetch"])]  # fmt: skip
+        row["memo_ratio"] = row["sent_per_s"] / off[0]["sent_per_s"] if off else None
     return rows
 
 
+def cold(model: KoGNER, data) -> dict[str, float]:
+    """One pass on an empty subword table (1 thread, prefetch 0): every distinct word is tokenized once."""
+    sentences, abstracts, n_abstract_sentences, labels = data
+    torch.set_num_threads(1)
+    model.subwords = Subwords(model.tokenizer)
+    seconds = passes(model, sentences, abstracts, labels, model.encode_labels(labels), 0)
+    return {"sent_per_s": len(sentences) / seconds["sentences"],
+            "abstract_sent_per_s": n_abstract_sentences / seconds["abstracts"]}  # fmt: skip
+
+
 def table(report: dict) -> str:
+    cold = report["cold"]
     lines = [
         f"CPU side of prediction, {report['machine']}, commit {report['commit'][:7]}; "
         f"{report['sentences']} NCBI-disease test sentences (pre-tokenized) and {report['abstracts']} JNLPBA "
-        f"test abstracts (raw text); median of {report['repeats']} alternating passes; ratio against "
-        f"prefetch={report['rows'][0]['prefetch']} in the same process.",
+        f"test abstracts (raw text); median of {report['repeats']} alternating passes; `prefetch ratio` against "
+        f"prefetch={report['rows'][0]['prefetch']} and `memo ratio` against the subword memo off, both in the "
+        f"same process. First pass on an empty subword table (1 thread, prefetch 0): {cold['sent_per_s']:,.0f} "
+        f"sentences/s, abstracts {cold['abstract_sent_per_s']:,.0f}.",
         "",
-        "| model | torch threads | prefetch | sentences/s | ratio | abstracts, sentences/s |",
-        "|---|---|---|---|---|---|",
+        "| model | torch threads | prefetch | sentences/s | prefetch ratio | memo ratio | abstracts, sentences/s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in report["rows"]:
+        memo = "" if r.get("memo_ratio") is None else f"{r['memo_ratio']:.2f}"
         lines.append(
             f"| {r['model']} | {r['threads']} | {r['prefetch']} | {r['sent_per_s']:,.0f} | {r['ratio']:.2f} | "
-            f"{r['abstract_sent_per_s']:,.0f} |"
+            f"{memo} | {r['abstract_sent_per_s']:,.0f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -106,15 +128,20 @@ def main() -> None:
     args = p.parse_args()
     real = KoGNER.from_pretrained(args.model) if args.model else KoGNER.from_config(ModelConfig())
     stand_in = KoGNER(InstantStudent(real.config), real.tokenizer, real.label_tokenizer)
+    memo_off = KoGNER(InstantStudent(real.config), real.tokenizer, real.label_tokenizer)
+    memo_off.subwords = Subwords(real.tokenizer, capacity=0)
     sentences = [s.tokens for s in read_corpus(CORPORA["ncbi-disease"].path("test")).sentences] * args.copies
     docs = read_corpus(CORPORA["jnlpba"].path("test")).documents[:200]
     labels = list(CORPORA["ncbi-disease"].labels.values())
     real.encode_labels(labels)
-    stand_in._label_cache = dict(real._label_cache)  # the stand-in has no label encoder
-    models = {"instant stand-in": stand_in, **({"student": real} if args.real else {})}
+    for model in (stand_in, memo_off):
+        model._label_cache = dict(real._label_cache)  # the stand-in has no label encoder
+    models = {"instant stand-in": stand_in, f"instant stand-in, {MEMO_OFF}": memo_off,
+              **({"student": real} if args.real else {})}  # fmt: skip
     data = (sentences, [d.text for d in docs], sum(len(d.sentences) for d in docs), labels)
     report = {**provenance(), "sentences": len(sentences), "abstracts": len(docs), "repeats": args.repeats,
               "model": args.model or "all-MiniLM-L6-v2 student, untrained heads", "seed": None}  # fmt: skip
+    report["cold"] = cold(stand_in, data)
     report["rows"] = measure(models, args, data)
     write_results(args.results, "predict_pipeline", report, table(report))
 

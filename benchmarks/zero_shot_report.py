@@ -145,17 +145,13 @@ def markdown(rows: list[dict]) -> str:
 MAIN_OPTIONS = ("", "-ws", "-fb0.5-tf10-ws")
 
 
-def examples(schedule: str) -> int | None:
-    """Examples seen by a main-grid schedule (``cpu-38400-examples-d3-m20``, then :data:`MAIN_OPTIONS`); None
-    for a probe's (``...-k0.25``)."""
+def main_grid(schedule: str) -> tuple[int, int]:
+    """Examples seen by a main-grid schedule (``cpu-38400-examples-d3-m20``, then :data:`MAIN_OPTIONS`) and how
+    recent its options are (their index there); ``(0, 0)`` for a probe's (``...-k0.25``)."""
     found = re.fullmatch(r".*?-(\d+)-examples-d\d+-m\d+(.*)", schedule)
-    return int(found.group(1)) if found and found.group(2) in MAIN_OPTIONS else None
-
-
-def convention(schedule: str) -> int:
-    """How recent a main-grid schedule's options are (:data:`MAIN_OPTIONS`), 0 for the oldest or a probe."""
-    found = re.fullmatch(r".*?-examples-d\d+-m\d+(.*)", schedule)
-    return MAIN_OPTIONS.index(found.group(1)) if found and found.group(1) in MAIN_OPTIONS else 0
+    if found and found.group(2) in MAIN_OPTIONS:
+        return int(found.group(1)), MAIN_OPTIONS.index(found.group(2))
+    return 0, 0
 
 
 def latest(rows: list[dict], corpus: str, system: str) -> dict | None:
@@ -163,15 +159,19 @@ def latest(rows: list[dict], corpus: str, system: str) -> dict | None:
     newer convention or KG labelling with fewer seeds (so the systems of a line are comparable), then the newest
     options, then the newest labelling."""
     found = [r for r in rows if r["held_out"] == corpus and r["system"] == system]
-    return max(found, key=lambda r: (examples(r["schedule"]) or 0, r["seeds"] >= 3, convention(r["schedule"]),
-                                     r["kg_labelling"] or 0, r["seeds"]), default=None)  # fmt: skip
+
+    def rank(r: dict) -> tuple:
+        size, options = main_grid(r["schedule"])
+        return size, r["seeds"] >= 3, options, r["kg_labelling"] or 0, r["seeds"]
+
+    return max(found, key=rank, default=None)
 
 
 def shown_cell(r: dict) -> str:
     seeds = f"{r['seeds']} seed{'s' * (r['seeds'] > 1)}"
     labelling = f", v{r['kg_labelling']}" if r["kg_labelling"] else ""
-    size = examples(r["schedule"])
-    words = ", split words" if convention(r["schedule"]) else ""
+    size, options = main_grid(r["schedule"])
+    words = ", split words" if options else ""
     return f"{100 * r['f1_mean']:.1f} ({seeds}{labelling}{f', {size:,}' if size else ''}{words})"
 
 

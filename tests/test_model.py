@@ -336,15 +336,6 @@ def test_over_long_training_sentences_are_windowed_keeping_whole_mentions():
     assert found == {("w95", "w98"), ("w250", "w251")}
 
 
-def test_words_without_subwords_reuse_a_neighbour_and_do_not_crash():
-    from kogner.model.collate import collate_words
-
-    tokenizer = load_tokenizer("all-MiniLM-L6-v2")
-    batch = collate_words(tokenizer, [["\u200b"], ["cancer", "\u200b", "risk"]], 512)
-    assert batch.word_mask.sum().item() == 4
-    assert batch.word_starts[1, 1] == batch.word_starts[1, 0]  # the empty word takes its left neighbour's subword
-
-
 def test_a_short_sentence_of_long_words_is_still_windowed(overfit):
     model, _ = overfit
     words = ["dimethylaminopropylcarbodiimidehydrochloride"] * 40  # 40 words, far over 510 subwords

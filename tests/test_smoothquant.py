@@ -16,7 +16,7 @@ def test_the_smoothed_copy_scores_real_sentences_as_the_student_does(tiny_checkp
     smoothed = smooth_student(model.student, model.tokenizer)
     assert smoothed is not None and smoothed is not model.student
     words = [s.tokens for d in abstracts[:3] for s in d.sentences]
-    batch = collate_words(model.tokenizer, words, 512)
+    batch = collate_words(model.subwords, words, 512)
     labels = model.encode_labels(["protein", "cell type"])
     with torch.no_grad():
         expected, got = model.student(batch, labels).logits, smoothed(batch, labels).logits

@@ -27,12 +27,13 @@ from kogner.kg.abbreviations import find_abbreviations
 from kogner.kg.graph import default_kg_dir
 from kogner.model.backends import ONNX_BACKENDS, Backend, check_backend
 from kogner.model.checkpoints import CONFIG, LABELS, WEIGHTS, merge_labels, resolve_checkpoint
-from kogner.model.collate import TextBatch, collate_words, subword_counts
+from kogner.model.collate import TextBatch, collate_words
 from kogner.model.config import ModelConfig
 from kogner.model.decode import Candidate, batch_candidates, greedy_flat, greedy_nested, merge_windows, realign
 from kogner.model.knowledge import Knowledge
 from kogner.model.options import Labels, PredictOptions
 from kogner.model.student import SpanStudent
+from kogner.model.subwords import Subwords
 from kogner.model.windows import clip_words, plan_windows
 
 
@@ -46,6 +47,7 @@ class KoGNER:
     def __init__(self, student: SpanStudent, tokenizer, label_tokenizer=None, train_labels: dict | None = None) -> None:
         self.student = student
         self.tokenizer = tokenizer
+        self.subwords = Subwords(tokenizer)  # the words' subword ids, tokenized once per distinct word
         self.label_tokenizer = label_tokenizer or tokenizer
         self.train_labels = train_labels or {}
         self._label_cache: dict[str, torch.Tensor] = {}
@@ -189,13 +191,13 @@ class KoGNER:
         Subwords are counted only when they might overflow: a subword covers at least one character, and a
         tokenizer adds at most one marker token per word, so ``characters + words`` bounds the count.
         """
-        budget = self.config.max_subwords - 2
+        budget = self.config.max_subwords - self.subwords.specials
         if sum(map(len, words)) + len(words) <= budget:
             return words, [(0, len(words))]
-        counts = subword_counts(self.tokenizer, words)
+        counts = self.subwords.counts(words)
         if sum(counts) <= budget:
             return words, [(0, len(words))]
-        words, counts = clip_words(words, counts, budget // 4, lambda w: subword_counts(self.tokenizer, [w])[0])
+        words, counts = clip_words(words, counts, budget // 4, lambda w: self.subwords.counts([w])[0])
         return words, plan_windows(counts, budget, self.config.window_overlap)
 
     @torch.inference_mode()
@@ -245,7 +247,7 @@ class KoGNER:
         return [decode(c if starts is None else realign(c, starts)) for c, starts in zip(merged, splits, strict=True)]
 
     def _collate(self, chunk: list) -> TextBatch:
-        return collate_words(self.tokenizer, [p[2] for p in chunk], self.config.max_subwords).to(self.device)
+        return collate_words(self.subwords, [p[2] for p in chunk], self.config.max_subwords).to(self.device)
 
     def _logits(self, batch: TextBatch, vectors: torch.Tensor, words: list[Sequence[str]]) -> torch.Tensor:
         if self.text_graph is not None:

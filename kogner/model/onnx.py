@@ -32,6 +32,7 @@ from kogner.model.backends import Backend, check_backend
 from kogner.model.collate import TextBatch, collate_words
 from kogner.model.smoothquant import smooth_student
 from kogner.model.student import SpanStudent, pair_scores
+from kogner.model.subwords import Subwords
 
 ONNX_DIR = "onnx"
 FILES = {"onnx": "encoder.onnx", "onnx-int8": "encoder.int8.onnx"}
@@ -120,7 +121,7 @@ def export_onnx(student: SpanStudent, tokenizer, folder: Path, weights: Path, qu
 
 def _write_graph(name: str, student: SpanStudent, tokenizer, path: Path) -> dict[str, int]:
     """The ``encoder`` or ``spans`` graph of ``student`` at ``path``, exported and fused; the fused node counts."""
-    sample = collate_words(tokenizer, SAMPLE, 64)
+    sample = collate_words(Subwords(tokenizer), SAMPLE, 64)
     batch, length = torch.export.Dim("batch", min=1, max=65536), torch.export.Dim("length", min=2, max=4096)
     axes: dict = {"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}}
     inputs: tuple = (sample.input_ids, sample.attention_mask)

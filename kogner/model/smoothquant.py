@@ -21,6 +21,7 @@ from torch import nn
 from kogner.data.tokenize import text_to_document
 from kogner.model.collate import collate_words
 from kogner.model.student import SpanStudent
+from kogner.model.subwords import Subwords
 
 ALPHA = 0.5  # the paper's default: outliers shared evenly between activations and weights
 CALIBRATION = Path(__file__).resolve().parent.parent / "examples" / "abstract.txt"
@@ -74,7 +75,7 @@ def smooth_student(student: SpanStudent, tokenizer, alpha: float = ALPHA) -> Spa
     hooks = [getattr(parent, names[0]).register_forward_hook(record(k)) for k, (parent, names) in enumerate(groups)]
     try:
         document = text_to_document("calibration", CALIBRATION.read_text(encoding="utf-8"), "word")
-        batch = collate_words(tokenizer, [s.tokens for s in document.sentences], smoothed.config.max_subwords)
+        batch = collate_words(Subwords(tokenizer), [s.tokens for s in document.sentences], smoothed.config.max_subwords)
         smoothed.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask)
     finally:
         for hook in hooks:

@@ -258,7 +258,7 @@ class Trainer:
         words = [s.tokens for s in sentences]
         names = {text: text for text in corpus.labels.values()} | dict(renames)
         entities = [[Entity(e.start, e.end, names[corpus.labels[e.label]]) for e in s.entities] for s in sentences]
-        batch = collate_words(model.tokenizer, words, cfg.max_subwords).to(model.device)
+        batch = collate_words(model.subwords, words, cfg.max_subwords).to(model.device)
         with autocast(model.device):  # every forward, the distillation heads' included
             label_vectors = model.student.label_vectors(**model.tokenize_labels(labels))
             width = batch.word_mask.size(1)
