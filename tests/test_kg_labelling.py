@@ -413,3 +413,16 @@ def test_a_gold_only_run_is_filed_without_the_kg_data_options_so_it_pairs_with_e
         == system_schedule(schedule, "dictionary")
         == system_schedule(schedule, "student-gold")
     )
+
+
+def test_the_report_knows_a_main_grid_schedule_its_size_and_options_and_leaves_a_probe_out(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    from zero_shot_report import MAIN_OPTIONS, main_grid
+
+    assert main_grid("cpu-38400-examples-d3-m20") == (38400, 0)
+    newest = main_grid("cpu-38400-examples-d3-m20-fb0.5-tf10-ws")
+    assert newest == (38400, MAIN_OPTIONS.index("-fb0.5-tf10-ws"))
+    assert newest > main_grid("cpu-38400-examples-d3-m20-ws") > main_grid("cpu-19200-examples-d3-m20-fb0.5-tf10-ws")
+    assert main_grid("cpu-19200-examples-d3-m20-k0.25") == (0, 0)  # a probe: never the shown row's schedule
