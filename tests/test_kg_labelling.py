@@ -426,3 +426,30 @@ def test_the_report_knows_a_main_grid_schedule_its_size_and_options_and_leaves_a
     assert newest == (38400, MAIN_OPTIONS.index("-fb0.5-tf10-ws"))
     assert newest > main_grid("cpu-38400-examples-d3-m20-ws") > main_grid("cpu-19200-examples-d3-m20-fb0.5-tf10-ws")
     assert main_grid("cpu-19200-examples-d3-m20-k0.25") == (0, 0)  # a probe: never the shown row's schedule
+
+
+def test_the_report_judges_issue_14_targets_on_three_seeds_and_says_what_is_still_open(monkeypatch):
+    from pathlib import Path
+
+    from kogner.evaluate.bootstrap import PairedTest
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    from zero_shot_report import targets, verdict
+
+    assert verdict(47.6, 47.6) == "met"
+    assert verdict(47.0, 47.6) == "missed by 0.6"
+    assert verdict(60.0, 47.6, seeds=2) == "open (2 of 3 seeds)"  # never met before the third seed
+
+    def row(corpus, seeds, f1, test):
+        return {"held_out": corpus, "system": "kogner-kg-types", "schedule": "cpu-38400-examples-d3-m20-fb0.5-tf10-ws",
+                "seeds": seeds, "kg_labelling": 5, "f1_mean": f1, "vs_dictionary": 0.04, "test": test,
+                "paired_seeds": 1}  # fmt: skip
+
+    gain = PairedTest(f1_a=0.6, f1_b=0.45, delta=0.15, low=0.1, high=0.2, p_value=0.0001, samples=2000)
+    table = targets([row("bc5cdr", 3, 0.60, gain), row("ncbi-disease", 2, 0.50, None)])
+    bc5cdr = next(line for line in table.splitlines() if line.startswith("| bc5cdr"))
+    assert "58.2: met" in bc5cdr and "+4.0: missed by 1.0" in bc5cdr and "+15.0 (p<0.001), 1 of 3 seeds" in bc5cdr
+    ncbi = next(line for line in table.splitlines() if line.startswith("| ncbi-disease"))
+    assert "open (2 of 3 seeds)" in ncbi and "no student-gold run" in ncbi
+    assert "| bc2gm | – | 46.2: not run" in table
+    assert "mean gain +15.0 on the 1 of 4 main corpora with a paired run, significant (p < 0.05) on 1" in table
