@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import re
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -31,7 +32,7 @@ import numpy as np
 from ablation_report import format_test, load
 from common import provenance, write_readme_block
 from grid import done_keys, fill
-from zero_shot import BASE_SCHEDULE, run_dir
+from zero_shot import BASE_SCHEDULE, run_dir, system_schedule
 
 from kogner.data.corpora import CORPORA, MAIN_CORPORA
 from kogner.data.formats import read_corpus
@@ -50,6 +51,25 @@ TARGET = -0.005  # at most 0.5 F1 lost
 def schedules(args) -> dict[str, str]:
     """The schedule each system of :data:`PAIR` is read from."""
     return {PAIR[0]: args.schedule, PAIR[1]: args.baseline_schedule or args.schedule}
+
+
+def equal_gold(schedule: str) -> str | None:
+    """The ``student-gold`` schedule that sees the gold examples a ``kogner-kg-types`` one sees: half its examples
+    (one KG-labelled file per gold corpus, equal shares), None where ``kg_share`` (``-k``) sets another split."""
+    gold = system_schedule(schedule, PAIR[1])
+    found = re.fullmatch(r"(.*?-)(\d+)(-examples-.*)", gold)
+    if not found or re.search(r"-k[0-9.]+(?=-|$)", schedule):
+        return None
+    return f"{found[1]}{int(found[2]) // 2}{found[3]}"
+
+
+def baselines(record: dict) -> tuple[str, ...]:
+    """The ``student-gold`` schedules a ``kogner-kg-types`` record is compared with, where they were scored: the
+    one it was scored beside, its own schedule without the KG data's options (equal compute) and
+    :func:`equal_gold` (equal gold examples)."""
+    schedule = record["schedule"]
+    found = (record.get("compared_with"), system_schedule(schedule, PAIR[1]), equal_gold(schedule))
+    return tuple(dict.fromkeys(s for s in found if s))
 
 
 def run_keys(args, held_out: str, system: str, seed: int) -> list[tuple]:
@@ -111,7 +131,7 @@ def report(records: list[dict]) -> str:
     for (schedule, backend, corpus, held_out, seed, system), r in sorted(by.items()):
         if system != PAIR[0]:
             continue
-        for baseline in dict.fromkeys((r.get("compared_with") or schedule, schedule)):  # equal gold, equal compute
+        for baseline in baselines(r):
             if other := by.get((baseline, backend, corpus, held_out, seed, PAIR[1])):
                 groups[schedule, baseline, backend, corpus].append((r, other))
     lines = [

@@ -453,3 +453,18 @@ def test_the_report_judges_issue_14_targets_on_three_seeds_and_says_what_is_stil
     assert "open (2 of 3 seeds)" in ncbi and "no student-gold run" in ncbi
     assert "| bc2gm | – | 46.2: not run" in table
     assert "mean gain +15.0 on the 1 of 4 main corpora with a paired run, significant (p < 0.05) on 1" in table
+
+
+def test_the_supervised_cost_pairs_kg_types_with_gold_only_at_equal_compute_and_at_equal_gold(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    from zero_shot_supervised import baselines, equal_gold
+
+    defaults = "cpu-38400-examples-d3-m20-fb0.5-tf10-ws"
+    assert equal_gold(defaults) == "cpu-19200-examples-d3-m20-ws"  # half the batches are KG-labelled
+    assert equal_gold("cpu-19200-examples-d3-m20-k0.25") is None  # kg_share sets another split: no pairing by name
+    scored_beside = {"schedule": defaults, "compared_with": "cpu-38400-examples-d3-m20-ws"}
+    assert baselines(scored_beside) == ("cpu-38400-examples-d3-m20-ws", "cpu-19200-examples-d3-m20-ws")
+    variants = {"schedule": "cpu-19200-examples-d3-m20-v0.25", "compared_with": "cpu-19200-examples-d3-m20"}
+    assert baselines(variants)[0] == "cpu-19200-examples-d3-m20"  # the record's own baseline first
