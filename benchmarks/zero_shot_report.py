@@ -225,12 +225,10 @@ def targets(rows: list[dict]) -> str:
             lines.append(f"| {corpus} | – | {PAPER_ZERO_SHOT[corpus] + TARGET_OVER_PAPER:.1f}: not run | – | – |")
             continue
         f1, target = 100 * r["f1_mean"], PAPER_ZERO_SHOT[corpus] + TARGET_OVER_PAPER
-        dic = (
-            "–"
-            if r["vs_dictionary"] is None
-            else f"{100 * r['vs_dictionary']:+.1f}: "
-            + verdict(100 * r["vs_dictionary"], TARGET_OVER_DICTIONARY, r["seeds"])
-        )
+        dic = "–"
+        if r["vs_dictionary"] is not None:
+            gap = 100 * r["vs_dictionary"]
+            dic = f"{gap:+.1f}: {verdict(gap, TARGET_OVER_DICTIONARY, r['seeds'])}"
         t = r["test"]
         if t is None:
             gold = "no student-gold run on this schedule"
