@@ -88,7 +88,7 @@ def threshold_curves(
 
 
 BASE_SCHEDULE = "cpu-19200-examples-d3-m20"  # the grid's schedule; its run folders carry no suffix
-KG_ONLY = re.compile(r"-(?:u|h|k|g|fb|tf|tl)[0-9.]*(?=-|$)")  # schedule options that act on KG-labelled data only
+KG_ONLY = re.compile(r"-(?:gu|u|h|k|g|fb|tf|tl)[0-9.]*(?=-|$)")  # schedule options that act on KG-labelled data only
 DEFAULTS = TrainConfig()
 
 
@@ -193,6 +193,7 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
         corpora=[*gold, *map(str, labelled)], output=str(out), epochs=1000, max_steps=steps, batch_size=args.batch,
         seed=seed, eval_every=max(1, steps // 2), max_devel_sentences=200, device=args.device,
         distill_lambda=1.0 if distill else 0.0, corpus_exponent=0.0, kg_unmatched_weight=args.unmatched_weight,
+        kg_gold_unmatched_weight=args.gold_unmatched_weight,
         kg_holdout=args.holdout, kg_share=args.kg_share if with_kg else None, label_variants=args.label_variants,
         kg_gold_texts=not args.kg_without_gold_texts, kg_balance=args.kg_balance if with_kg else 0.0,
         kg_type_labels=args.kg_type_labels if with_kg else 0,  # inert without KG data: gold runs' configs as before
@@ -205,7 +206,8 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
     info = {
         "examples_seen": state.examples_seen, "best_step": state.best_step, "devel_f1": state.best_f1,
         "trained_on": gold, "kg_data": [str(p) for p in labelled], "label_texts_trained": len(texts),
-        "kg_unmatched_weight": config.kg_unmatched_weight, "kg_holdout": config.kg_holdout,
+        "kg_unmatched_weight": config.kg_unmatched_weight,
+        "kg_gold_unmatched_weight": config.kg_gold_unmatched_weight, "kg_holdout": config.kg_holdout,
         "kg_share": config.kg_share, "label_variants": config.label_variants,
         "kg_gold_texts": config.kg_gold_texts, "kg_balance": config.kg_balance,
         "kg_type_labels": config.kg_type_labels, "word_split": model.config.word_split,
@@ -250,6 +252,8 @@ def main() -> None:
     p.add_argument("--depth", type=int, default=3, help="ancestor levels of KG label texts")
     p.add_argument("--min-count", type=int, default=20, help="matches a KG label text needs")
     p.add_argument("--unmatched-weight", type=float, default=0.1, help="loss weight of KG labels on unmatched spans")
+    p.add_argument("--gold-unmatched-weight", type=float, default=None,
+                   help="the same for label texts a gold corpus teaches (default: --unmatched-weight)")  # fmt: skip
     p.add_argument("--holdout", type=float, default=0.0, help="share of KG label texts kept out of training")
     p.add_argument("--kg-share", type=float, default=None, help="share of batches of the KG-labelled files together")
     p.add_argument("--label-variants", type=float, default=0.0, help="share of gold batches naming KG variants")
@@ -290,6 +294,8 @@ def main() -> None:
     args.schedule = schedule_name(args.device, args.examples, args.batch, {}) + f"-d{args.depth}-m{args.min_count}"
     if args.unmatched_weight != 0.1:
         args.schedule += f"-u{args.unmatched_weight:g}"
+    if args.gold_unmatched_weight is not None:
+        args.schedule += f"-gu{args.gold_unmatched_weight:g}"
     if args.holdout:
         args.schedule += f"-h{args.holdout:g}"
     if args.kg_share is not None:

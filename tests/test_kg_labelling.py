@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from kogner.data.records import Entity
+from kogner.errors import KognerError
 from kogner.kg.labelling import label_text
 from kogner.model.student import kg_cells
 from kogner.train.batching import kg_span_families
@@ -143,6 +144,25 @@ def test_a_matched_span_is_negative_only_for_labels_of_another_family():
     assert weights[0, 2, 0].tolist() == [0.25, 0.25, 0.25]  # an unmatched span
     span_mask[0, 3] = False
     assert kg_cells(span_mask, targets, matched, compatible)[0, 3].sum() == 0  # padding is never supervised
+
+
+def test_unmatched_spans_can_leave_a_gold_taught_label_to_the_gold_data():
+    from kogner.train.trainer import TrainConfig, unmatched_weights
+
+    labels = ("disease", "neoplasm", "cell type")
+    gold_texts = frozenset({"disease", "chemical"})  # the label texts the run's gold corpora teach
+    assert unmatched_weights(labels, gold_texts, TrainConfig()).tolist() == pytest.approx([0.1, 0.1, 0.1])
+    weights = unmatched_weights(labels, gold_texts, TrainConfig(kg_gold_unmatched_weight=0.0))
+    assert weights.tolist() == pytest.approx([0.0, 0.1, 0.1])  # "disease" is unknown where the dictionary missed
+    families = {label: frozenset({"anatomy" if label == "cell type" else "disorder"}) for label in labels}
+    matched, compatible = kg_span_families([[Entity(0, 2, "disease")]], labels, families, width=4, k=3)
+    targets = torch.zeros(1, 4, 3, 3)
+    targets[0, 0, 1, 0] = 1
+    cells = kg_cells(torch.ones(1, 4, 3, dtype=torch.bool), targets, matched, compatible, weights)
+    assert cells[0, 2, 0].tolist() == pytest.approx([0.0, 0.1, 0.1])  # an unmatched span: per label
+    assert cells[0, 0, 1].tolist() == [1.0, 0.0, 1.0]  # a matched span: as with one weight
+    with pytest.raises(KognerError, match="kg_gold_unmatched_weight must lie between 0 and 1"):
+        TrainConfig(kg_gold_unmatched_weight=1.5)
 
 
 def test_a_leave_one_out_run_never_reads_the_held_out_corpus_text(tiny_kg, tmp_path):
@@ -404,7 +424,7 @@ def test_a_gold_only_run_is_filed_without_the_kg_data_options_so_it_pairs_with_e
     monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
     from zero_shot import system_schedule
 
-    schedule = "cpu-38400-examples-d3-m20-k0.25-v0.5-g-fb0.5-tf10-ws"
+    schedule = "cpu-38400-examples-d3-m20-gu0-k0.25-v0.5-g-fb0.5-tf10-ws"
     assert system_schedule(schedule, "kogner-kg-types") == schedule
     # label variants act on gold batches, the word split on every sentence: both stay
     assert system_schedule(schedule, "student-gold") == "cpu-38400-examples-d3-m20-v0.5-ws"

@@ -133,7 +133,7 @@ def kg_cells(
     targets: torch.Tensor,
     matched: torch.Tensor,
     compatible: torch.Tensor,
-    unmatched_weight: float = 0.0,
+    unmatched_weight: float | torch.Tensor = 0.0,
 ) -> torch.Tensor:
     """(B, W, K, L) loss weights for KG-labelled sentences, whose positives are dictionary matches.
 
@@ -141,10 +141,12 @@ def kg_cells(
     matched span and a label share a KG family. On a matched span a label is known: positive when listed,
     negative when it belongs to another family only ("diabetes" is not a "cell type"); a label of the same
     family that is not listed is unknown (the KG's hierarchy is incomplete). An unmatched span is no known
-    negative (the dictionary finds about half the mentions): its cells weigh ``unmatched_weight``."""
+    negative (the dictionary finds about half the mentions): its cells weigh ``unmatched_weight``, one number or
+    one per label (L,)."""
     positive = targets > 0
     known = positive | ~compatible
-    weights = torch.where(matched.unsqueeze(-1), known.to(targets.dtype), torch.full_like(targets, unmatched_weight))
+    unmatched = torch.as_tensor(unmatched_weight, dtype=targets.dtype, device=targets.device).expand_as(targets)
+    weights = torch.where(matched.unsqueeze(-1), known.to(targets.dtype), unmatched)
     return weights * span_mask.unsqueeze(-1).to(targets.dtype)
 
 

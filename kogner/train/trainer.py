@@ -7,7 +7,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -63,6 +63,10 @@ class TrainConfig:
     kg_labels: int = 24  # label texts per batch of KG-labelled data (`kogner kg label`)
     kg_share: float | None = None  # share of batches of all KG-labelled data together (None: by corpus_exponent)
     kg_unmatched_weight: float = 0.1  # loss weight of KG label texts on spans the dictionary did not match
+    # the same for a label text a gold corpus of the run also teaches ("disease"; None: kg_unmatched_weight). The
+    # gold corpus annotates every mention of its types, the dictionary about half: 0 leaves that label's negatives
+    # to the gold data instead of calling the mentions the dictionary missed "not a disease"
+    kg_gold_unmatched_weight: float | None = None
     kg_holdout: float = 0.0  # share of KG label texts kept out of training (stable by text: never trained)
     label_variants: float = 0.0  # share of gold batches naming their types by KG variants ("disorder")
     kg_gold_texts: bool = True  # False: KG-labelled data does not teach the gold corpora's label texts
@@ -84,6 +88,9 @@ class TrainConfig:
             raise KognerError(f"--max-steps must be at least 1, not {self.max_steps}")
         if self.kg_share is not None and not 0.0 < self.kg_share < 1.0:
             raise KognerError(f"kg_share must lie strictly between 0 and 1, not {self.kg_share}")
+        for name in ("kg_unmatched_weight", "kg_gold_unmatched_weight"):
+            if (weight := getattr(self, name)) is not None and not 0.0 <= weight <= 1.0:
+                raise KognerError(f"{name} must lie between 0 and 1, not {weight}")
         if not 0.0 <= self.label_variants <= 1.0:
             raise KognerError(f"label_variants must lie between 0 and 1, not {self.label_variants}")
         if not 0.0 <= self.kg_balance <= 2.0:
@@ -129,6 +136,13 @@ def _lr_factor(step: int, total: int, warmup: float) -> float:
     return max(0.0, (total - step) / max(1, total - warm))
 
 
+def unmatched_weights(labels: Sequence[str], gold_texts: frozenset[str], config: TrainConfig) -> torch.Tensor:
+    """(L,) loss weight of each label of a KG-labelled batch on the spans the dictionary did not match: the gold
+    weight for a label text a gold corpus of the run teaches, the KG weight for the others."""
+    gold = config.kg_unmatched_weight if config.kg_gold_unmatched_weight is None else config.kg_gold_unmatched_weight
+    return torch.tensor([gold if label in gold_texts else config.kg_unmatched_weight for label in labels])
+
+
 class Trainer:
     """Owns one run: data, optimizer, state and the output directory (``last/``, ``best/``, ``metrics.jsonl``)."""
 
@@ -162,6 +176,7 @@ class Trainer:
         # gold corpora only: their types are a checkpoint's default labels (KG-labelled data teaches hundreds of
         # label texts, listed in its summary file, not a set to predict by default)
         self.model.train_labels = {c.name: c.labels for c in self.corpora if c.families is None}
+        self.gold_texts = frozenset(text for labels in self.model.train_labels.values() for text in labels.values())
         split = self.model.config.word_split
         for corpus in self.corpora:  # the words prediction will read (ModelConfig.word_split), then windows
             words = [split_sentence(s, split) for s in corpus.train] if split else corpus.train
@@ -270,13 +285,9 @@ class Trainer:
         targets = span_targets(entities, labels, width, cfg.max_width).to(model.device)
         if corpus.families is not None:
             matched, compatible = kg_span_families(entities, labels, corpus.families, width, cfg.max_width)
-            cells = kg_cells(
-                output.span_mask,
-                targets,
-                matched.to(model.device),
-                compatible.to(model.device),
-                self.config.kg_unmatched_weight,
-            )
+            unmatched = unmatched_weights(labels, self.gold_texts, self.config)
+            matched, compatible, unmatched = (t.to(model.device) for t in (matched, compatible, unmatched))
+            cells = kg_cells(output.span_mask, targets, matched, compatible, unmatched)
         else:
             own_names = {names[t] for t in corpus.own_labels}
             own = torch.tensor([label in own_names for label in labels], device=model.device)
