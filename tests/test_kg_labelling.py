@@ -27,10 +27,14 @@ G1\tGene\tBRCA1
 G2\tGene\tdystrophin
 C1\tCompound\taspirin
 PC1\tPharmacologic Class\tAnti-Inflammatory Agents
+SE1\tSide Effect\tBreast cancer
+SE2\tSide Effect\tNausea
+PC2\tPharmacologic Class\tNicotine
+C2\tCompound\tnicotine
 """
 ALIASES = "text\tnode\nDMD\tD6\nDMD\tG2\nALS\tD7\nALS\tD9\n"
 TRIPLES = "head\trelation\ttail\nD1\tis_a\tD3\nD3\tis_a\tD4\nD4\tis_a\tD5\nD7\tis_a\tD8\nPC1\tPCiC\tC1\n"
-TEXT = "Germline BRCA1 mutations cause breast cancer and DMD , ALS ; aspirin helps .\n"
+TEXT = "Germline BRCA1 mutations cause breast cancer and DMD , ALS ; aspirin helps , nicotine and nausea do not .\n"
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +80,12 @@ def test_ambiguous_aliases_keep_what_all_readings_share_and_a_disease_gene_clash
     assert "DMD" not in spans  # a disease and a gene: no family in common, so never guessed
     assert spans["ALS"] == {"disease", "disorder"}  # two diseases; only one is a motor neuron disease
     assert "neoplastic process" in spans["breast cancer"]
-    assert summary["matches"] == 5 and summary["dropped_ambiguous"] == 1
+    # a role reading (a SIDER side effect, a pharmacologic class) yields to a kind of its family: "breast
+    # cancer" stays a disease, "nicotine" a compound; an alias with only a role reading keeps it
+    assert "side effect" not in spans["breast cancer"]
+    assert spans["nicotine"] == {"chemical", "drug", "chemical compound"}
+    assert spans["nausea"] == {"adverse effect", "side effect"}
+    assert summary["matches"] == 7 and summary["dropped_ambiguous"] == 1
 
 
 def test_label_texts_below_the_minimum_count_are_left_out(cli, tiny_kg, tmp_path):
@@ -85,7 +94,8 @@ def test_label_texts_below_the_minimum_count_are_left_out(cli, tiny_kg, tmp_path
     out = tmp_path / "kg.jsonl"
     assert cli("kg", "label", src, "--out", out, "--kg", tiny_kg, "--min-count", "2")[0] == 0
     summary = json.loads((tmp_path / "kg.summary.json").read_text())
-    twice = {"gene", "protein", "gene product", "disease", "disorder"}  # BRCA1 twice; breast cancer and ALS
+    # BRCA1 twice; breast cancer and ALS; aspirin and nicotine
+    twice = {"gene", "protein", "gene product", "disease", "disorder", "chemical", "drug", "chemical compound"}
     assert set(summary["labels"]) == twice
     labels = {e["label"] for line in out.read_text().splitlines() for e in json.loads(line)["entities"]}
     assert labels == twice
