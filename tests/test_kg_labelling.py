@@ -485,6 +485,24 @@ def test_the_report_judges_issue_14_targets_on_three_seeds_and_says_what_is_stil
     assert "mean gain +15.0 on the 1 of 4 main corpora with a paired run, significant (p < 0.05) on 1" in table
 
 
+def test_a_kg_types_row_is_judged_against_the_dictionary_of_its_own_kg_labelling(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    from zero_shot_report import own_dictionary
+
+    ws, defaults = "cpu-38400-examples-d3-m20-ws", "cpu-38400-examples-d3-m20-fb0.5-tf10-ws"
+    groups = {
+        (ws, "bc5cdr", "dictionary", 5): [{"f1": 0.537}],
+        (ws, "bc5cdr", "dictionary", 6): [{"f1": 0.647}],  # a newer labelling, recorded later
+        (ws, "jnlpba", "dictionary", 6): [{"f1": 0.353}],
+    }
+    assert own_dictionary(groups, defaults, "bc5cdr", 5) == [{"f1": 0.537}]  # not the newer floor
+    assert own_dictionary(groups, defaults, "bc5cdr", 6) == [{"f1": 0.647}]
+    assert own_dictionary(groups, ws, "jnlpba", None) == [{"f1": 0.353}]  # gold only: the dictionary there is
+    assert own_dictionary(groups, ws, "ncbi-disease", 6) == []
+
+
 def test_the_supervised_cost_pairs_kg_types_with_gold_only_at_equal_compute_and_at_equal_gold(monkeypatch):
     from pathlib import Path
 
