@@ -74,11 +74,16 @@ def annotated_labels(path: Path, sentences: list[Sentence], labels: dict[str, st
     return {kind: text for kind, text in labels.items() if kind in present}
 
 
+def gold_label_texts(corpora: list[CorpusData]) -> frozenset[str]:
+    """The label texts the gold corpora of a run annotate (KG-labelled data left out)."""
+    return frozenset(t for c in corpora if c.families is None for t in c.label_texts)
+
+
 def kg_without_gold_texts(corpora: list[CorpusData]) -> list[CorpusData]:
     """The corpora with KG-labelled data no longer teaching the label texts a gold corpus of the run annotates:
     where gold exists its conventions own the text (JNLPBA's "protein" is not the dictionary's), and the KG
     teaches the hundreds of texts no gold corpus has. Gold corpora are returned as they are."""
-    gold = frozenset(t for c in corpora if c.families is None for t in c.label_texts)
+    gold = gold_label_texts(corpora)
     out = []
     for c in corpora:
         if c.families is None:

@@ -30,6 +30,7 @@ from kogner.model.options import DEFAULT_THRESHOLD
 from kogner.model.student import kg_cells, span_loss, supervised_cells
 from kogner.train.batching import (
     CorpusData,
+    gold_label_texts,
     kg_span_families,
     kg_without_gold_texts,
     plan_epoch,
@@ -176,7 +177,7 @@ class Trainer:
         # gold corpora only: their types are a checkpoint's default labels (KG-labelled data teaches hundreds of
         # label texts, listed in its summary file, not a set to predict by default)
         self.model.train_labels = {c.name: c.labels for c in self.corpora if c.families is None}
-        self.gold_texts = frozenset(text for labels in self.model.train_labels.values() for text in labels.values())
+        self.gold_texts = gold_label_texts(self.corpora)
         split = self.model.config.word_split
         for corpus in self.corpora:  # the words prediction will read (ModelConfig.word_split), then windows
             words = [split_sentence(s, split) for s in corpus.train] if split else corpus.train
