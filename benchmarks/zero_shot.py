@@ -112,6 +112,31 @@ def kg_labelling(system: str) -> int | None:
     return LABELLING_VERSION if system == "dictionary" or (SYSTEMS[system] or (False,))[0] else None
 
 
+def schedule_of(args: argparse.Namespace) -> str:
+    """The schedule a run is filed under: device, examples and batch, KG label depth and count, then one suffix
+    per option that differs from its old default, in a fixed order (results of earlier runs carry these names)."""
+    schedule = schedule_name(args.device, args.examples, args.batch, {}) + f"-d{args.depth}-m{args.min_count}"
+    if args.unmatched_weight != 0.1:
+        schedule += f"-u{args.unmatched_weight:g}"
+    if args.gold_unmatched_weight is not None:
+        schedule += f"-gu{args.gold_unmatched_weight:g}"
+    if args.holdout:
+        schedule += f"-h{args.holdout:g}"
+    if args.kg_share is not None:
+        schedule += f"-k{args.kg_share:g}"
+    if args.label_variants:
+        schedule += f"-v{args.label_variants:g}"
+    if args.kg_without_gold_texts:
+        schedule += "-g"
+    if args.kg_balance:
+        schedule += f"-fb{args.kg_balance:g}"
+    if args.kg_type_labels:
+        schedule += f"-tf{args.kg_type_labels}"  # "-tl": uniform draws (commit 300aba4)
+    if args.word_split:
+        schedule += "-ws"  # words split as the raw-text tokenizer splits them (ModelConfig.word_split)
+    return schedule
+
+
 def peer_examples(gold: list[str], examples: int, seed: int, listed: bool = True) -> list[dict]:
     """``examples`` GLiNER training examples in equal shares of the gold corpora (the students' mixture,
     ``corpus_exponent=0``): each corpus shuffled and cycled, the whole shuffled again; ``listed`` as in
@@ -291,25 +316,7 @@ def main() -> None:
         start_workers(__file__, args.workers, deadline)
     args.provenance = provenance()  # the code this process runs is the code of its start, whatever lands later
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    args.schedule = schedule_name(args.device, args.examples, args.batch, {}) + f"-d{args.depth}-m{args.min_count}"
-    if args.unmatched_weight != 0.1:
-        args.schedule += f"-u{args.unmatched_weight:g}"
-    if args.gold_unmatched_weight is not None:
-        args.schedule += f"-gu{args.gold_unmatched_weight:g}"
-    if args.holdout:
-        args.schedule += f"-h{args.holdout:g}"
-    if args.kg_share is not None:
-        args.schedule += f"-k{args.kg_share:g}"
-    if args.label_variants:
-        args.schedule += f"-v{args.label_variants:g}"
-    if args.kg_without_gold_texts:
-        args.schedule += "-g"
-    if args.kg_balance:
-        args.schedule += f"-fb{args.kg_balance:g}"
-    if args.kg_type_labels:
-        args.schedule += f"-tf{args.kg_type_labels}"  # "-tl": uniform draws (commit 300aba4)
-    if args.word_split:
-        args.schedule += "-ws"  # words split as the raw-text tokenizer splits them (ModelConfig.word_split)
+    args.schedule = schedule_of(args)
     linker = None
 
     def run(key: tuple) -> dict:
