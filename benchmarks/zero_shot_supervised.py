@@ -32,7 +32,7 @@ import numpy as np
 from ablation_report import format_test, load
 from common import provenance, write_readme_block
 from grid import done_keys, fill
-from zero_shot import BASE_SCHEDULE, run_dir, system_schedule
+from zero_shot import BASE_SCHEDULE, kg_labelling, run_dir, system_schedule
 
 from kogner.data.corpora import CORPORA, MAIN_CORPORA
 from kogner.data.formats import read_corpus
@@ -43,7 +43,7 @@ from kogner.model.backends import BACKENDS
 from kogner.model.options import DEFAULT_THRESHOLD
 
 RESULTS = Path(__file__).parent / "results"
-FIELDS = ("held_out", "system", "seed", "corpus", "schedule", "backend")
+FIELDS = ("held_out", "system", "seed", "corpus", "schedule", "backend", "kg_labelling")
 PAIR = ("kogner-kg-types", "student-gold")  # with KG-labelled data, without
 TARGET = -0.005  # at most 0.5 F1 lost
 
@@ -73,9 +73,10 @@ def baselines(record: dict) -> tuple[str, ...]:
 
 
 def run_keys(args, held_out: str, system: str, seed: int) -> list[tuple]:
-    """The record keys (:data:`FIELDS`) of one run: one per main corpus it trained on."""
-    schedule = schedules(args)[system]
-    return [(held_out, system, seed, c, schedule, args.backend) for c in MAIN_CORPORA if c != held_out]
+    """The record keys (:data:`FIELDS`) of one run: one per main corpus it trained on; a run on KG-labelled
+    data is named with the labelling version it read, so a relabelled run is scored anew."""
+    schedule, labelling = schedules(args)[system], kg_labelling(system)
+    return [(held_out, system, seed, c, schedule, args.backend, labelling) for c in MAIN_CORPORA if c != held_out]
 
 
 def pairs(args) -> list[tuple[str, int]]:
@@ -114,7 +115,8 @@ def score(args, held_out: str, system: str, seed: int, corpus: str) -> dict:
     return {
         "held_out": held_out, "system": system, "seed": seed, "corpus": corpus, "schedule": schedule,
         "compared_with": schedules(args)[PAIR[1]] if system == PAIR[0] else None,
-        "backend": args.backend, "checkpoint": str(folder), "f1": scores.micro.f1,
+        "backend": args.backend, "kg_labelling": kg_labelling(system), "checkpoint": str(folder),
+        "f1": scores.micro.f1,
         "per_type": {t: p.f1 for t, p in scores.per_type.items()}, "threshold": DEFAULT_THRESHOLD,
         "seconds": round(time.perf_counter() - started, 1), "sentence_counts": sentence_counts(gold, pred).tolist(),
         **args.provenance,
@@ -126,14 +128,16 @@ def report(records: list[dict]) -> str:
     the run's ``compared_with`` baseline schedule and, where it differs and was scored, its own schedule."""
     by: dict[tuple, dict] = {}
     for r in records:
-        by[r["schedule"], r["backend"], r["corpus"], r["held_out"], r["seed"], r["system"]] = r
+        by[r["schedule"], r["backend"], r["corpus"], r["held_out"], r["seed"], r["system"], r.get("kg_labelling")] = r
     groups: dict[tuple, list[tuple[dict, dict]]] = defaultdict(list)
-    for (schedule, backend, corpus, held_out, seed, system), r in sorted(by.items()):
+    ordered = sorted(by.items(), key=lambda item: (*item[0][:-1], item[0][-1] or 0))  # None: gold only
+    for (schedule, backend, corpus, held_out, seed, system, labelling), r in ordered:
         if system != PAIR[0]:
             continue
         for baseline in baselines(r):
-            if other := by.get((baseline, backend, corpus, held_out, seed, PAIR[1])):
-                groups[schedule, baseline, backend, corpus].append((r, other))
+            if other := by.get((baseline, backend, corpus, held_out, seed, PAIR[1], None)):
+                named = f"{schedule} (KG labels v{labelling})" if labelling else schedule
+                groups[named, baseline, backend, corpus].append((r, other))
     lines = [
         "| kg-types schedule | student-gold schedule | backend | corpus (supervised) | pairs (held out, seed) "
         "| kg-types F1 | student-gold F1 | difference (pooled, p) | target: at most 0.5 lost |",

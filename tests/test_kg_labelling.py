@@ -539,3 +539,30 @@ def test_the_supervised_cost_pairs_kg_types_with_gold_only_at_equal_compute_and_
     assert baselines(scored_beside) == ("cpu-38400-examples-d3-m20-ws", "cpu-19200-examples-d3-m20-ws")
     variants = {"schedule": "cpu-19200-examples-d3-m20-v0.25", "compared_with": "cpu-19200-examples-d3-m20"}
     assert baselines(variants)[0] == "cpu-19200-examples-d3-m20"  # the record's own baseline first
+
+
+def test_the_supervised_cost_keeps_two_kg_labellings_of_one_schedule_apart(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    from zero_shot_supervised import report
+
+    defaults, gold = "cpu-38400-examples-d3-m20-fb0.5-tf10-ws", "cpu-38400-examples-d3-m20-ws"
+
+    def record(system: str, schedule: str, f1: float, labelling: int | None) -> dict:
+        counts = [[1, 0, 0]] * 10 if f1 else [[0, 1, 1]] * 10
+        return {
+            "held_out": "jnlpba", "system": system, "seed": 1, "corpus": "bc5cdr", "schedule": schedule,
+            "compared_with": gold if labelling else None, "backend": "torch", "kg_labelling": labelling,
+            "f1": f1, "sentence_counts": counts, "commit": "0" * 40,
+        }  # fmt: skip
+
+    table = report([
+        record("student-gold", gold, 1.0, None),
+        record("kogner-kg-types", defaults, 1.0, 5),
+        record("kogner-kg-types", defaults, 0.0, 6),  # a relabelled run: its own row, not the v5 one replaced
+    ])  # fmt: skip
+    v5 = next(line for line in table.splitlines() if "(KG labels v5)" in line)
+    v6 = next(line for line in table.splitlines() if "(KG labels v6)" in line)
+    assert "| 100.0 | 100.0 |" in v5 and "met" in v5
+    assert "| 0.0 | 100.0 |" in v6 and "missed" in v6
