@@ -305,6 +305,32 @@ def test_category_words_operator_spans_and_function_word_edges_are_no_mentions(c
     assert summary.dropped_category == 1
 
 
+def test_a_short_abbreviation_reads_as_the_kg_names_it_and_a_class_named_by_its_own_label_is_no_mention(tmp_path):
+    from kogner.kg.build import build_graph
+    from kogner.kg.graph import KnowledgeGraph
+    from kogner.kg.labelling import KGLabeller, LabelSummary
+
+    folder = tmp_path / "hand"
+    folder.mkdir()
+    nodes = "id\ttype\tname\nD1\tDisease\tamyotrophic lateral sclerosis\nG1\tGene\tALS2CL\nG2\tGene\tIRF6\n"
+    nodes += "MeSH::D002460\tCell\tCell Line\nL2\tCell\tJurkat cells\n"
+    (folder / "nodes.tsv").write_text(nodes)
+    aliases = "text\tnode\tsource\nALS\tD1\tdo:exact\nALS\tG1\tentrez:synonym\nLPS\tG2\tentrez:synonym\n"
+    (folder / "aliases.tsv").write_text(aliases)
+    (folder / "triples.tsv").write_text("head\trelation\ttail\nL2\ttree_parent\tMeSH::D002460\n")
+    build_graph(tmp_path / "graph", None, [folder])
+    labeller, summary = KGLabeller.from_graph(KnowledgeGraph(tmp_path / "graph")), LabelSummary()
+    words = ["ALS", "and", "LPS", ";", "Jurkat", "cells", "and", "other", "cell", "lines"]
+    found = {" ".join(words[s:e]): texts for s, e, texts, *_ in labeller.spans(words, summary)}
+    # "ALS" is a disease by its exact synonym; a gene's lesser synonym no longer makes it ambiguous (dropped).
+    # An abbreviation only a lesser synonym names is still read as that ("LPS": the dictionary cannot know better)
+    assert found["ALS"] == {"disease", "disorder"} and summary.dropped_ambiguous == 0
+    assert "gene" in found["LPS"]
+    # "cell lines" would be labelled "cell line": the class named, not a mention; a member of it is one
+    assert "cell line" in found["Jurkat cells"] and "cell lines" not in found
+    assert summary.dropped_category == 1
+
+
 def test_mesh_proteins_and_enzymes_are_gene_products_not_chemicals():
     from kogner.kg.build import mesh_type
     from kogner.kg.labelling import TYPE_LABELS

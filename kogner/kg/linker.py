@@ -43,6 +43,7 @@ class Linker:
                 nodes = keys.setdefault(key, {})
                 nodes[alias.node] = min(rank, nodes.get(alias.node, rank))
         self.keys = list(keys)
+        self.key_ranks = list(keys.values())  # per key: node -> best source rank of an alias with that key
         self.key_nodes = [sorted(nodes, key=lambda n: (nodes[n], n)) for nodes in keys.values()]
         self.key_index = {key: i for i, key in enumerate(self.keys)}
         self._masks: dict[frozenset[str], np.ndarray] = {}
@@ -63,11 +64,18 @@ class Linker:
         kg = self.kg
         return Candidate(node, kg.ids[node], kg.names[node], kg.types[node], round(float(score), 4), method)
 
-    def exact(self, key: str, types: set[str] | None) -> list[int]:
-        """Nodes (of ``types``) having the normalised ``key`` as an alias, best source first."""
+    def exact(self, key: str, types: set[str] | None, max_rank: int | None = None) -> list[int]:
+        """Nodes (of ``types``) having the normalised ``key`` as an alias, best source first; with ``max_rank``,
+        only those with such an alias from a source of at most that :data:`SOURCE_RANK`."""
         i = self.key_index.get(key)
-        nodes = self.key_nodes[i] if i is not None else []
-        return [n for n in nodes if types is None or self.kg.types[n] in types]
+        if i is None:
+            return []
+        ranks = self.key_ranks[i]
+        return [
+            n
+            for n in self.key_nodes[i]
+            if (types is None or self.kg.types[n] in types) and (max_rank is None or ranks[n] <= max_rank)
+        ]
 
     def _similar(self, keys: Sequence[str], types: set[str] | None, k: int) -> list[list[tuple[int, float]]]:
         """Top-k (node, cosine) per key among aliases of the wanted types, above ``min_score``."""

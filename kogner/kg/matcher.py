@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from kogner.kg.graph import KG_TYPES
-from kogner.kg.linker import Linker
+from kogner.kg.linker import SOURCE_RANK, Linker
 from kogner.kg.normalize import normalize
 
 STOPWORDS = frozenset((
@@ -19,15 +19,19 @@ STOPWORDS = frozenset((
 NER_KG_TYPES = frozenset(kind for kinds in KG_TYPES.values() for kind in kinds)
 # a name never spans a comparison or a measure: "p < 0" is no alias of P0, "p = 0.04" none of anything
 OPERATORS = frozenset(("<", ">", "=", "<=", ">=", "\u2264", "\u2265", "\u00b1", "+/-", "%", "~"))
+# a key of at most SHORT_KEY letters and digits that names a node by its name, symbol or an exact synonym names
+# no node by a lesser synonym: an abbreviation is read as what the KG calls it first ("ALS" the disease, not an
+# Entrez synonym of some gene, which made the match ambiguous and dropped it)
+SHORT_KEY, SHORT_KEY_MAX_RANK = 3, SOURCE_RANK["exact"]
 
 
 class DictionaryMatcher:
     """Finds non-overlapping word spans whose normalised text is exactly a KG alias of the given types.
 
     Short single words must look like names (``BRCA1``, ``TNF``: a capital or a digit) so that aliases
-    such as ``cat`` or ``impact`` (gene symbols) do not fire on ordinary words; a span of several words
-    neither starts nor ends on a function word nor holds an operator (``p < 0`` is text for ``p<0``, and a
-    normalised key would read it as the gene symbol P0).
+    such as ``cat`` (a gene symbol) do not fire on ordinary words, and a short key's strong readings hide its
+    weak ones (:data:`SHORT_KEY`); a span of several words neither starts nor ends on a function word nor
+    holds an operator (``p < 0`` is text for ``p<0``, and a normalised key would read it as the gene symbol P0).
     """
 
     def __init__(self, linker: Linker, types: Iterable[str] = NER_KG_TYPES, max_words: int = 6) -> None:
@@ -46,6 +50,11 @@ class DictionaryMatcher:
             return any(c.isupper() or c.isdigit() for c in words[0][1:]) or words[0].isupper()
         return True
 
+    def _nodes(self, key: str) -> list[int]:
+        """The nodes a key names; for a short key, those it names by a name, symbol or exact synonym where any."""
+        strong = len(key) - key.count(" ") <= SHORT_KEY and self.linker.exact(key, self.types, SHORT_KEY_MAX_RANK)
+        return strong or self.linker.exact(key, self.types)
+
     def find_all(self, words: Sequence[str]) -> list[tuple[int, int, tuple[int, ...]]]:
         """``(start, end, node rows)`` per match, ``end`` exclusive, left to right; every node the alias names,
         best source first."""
@@ -54,7 +63,7 @@ class DictionaryMatcher:
             for j in range(min(n, i + self.max_words), i, -1):
                 key = normalize(" ".join(words[i:j]))
                 if key and self._accept(words[i:j], key):
-                    nodes = self.linker.exact(key, self.types)
+                    nodes = self._nodes(key)
                     if nodes:
                         found.append((i, j, tuple(nodes)))
                         i = j
