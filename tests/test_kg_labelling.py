@@ -592,3 +592,22 @@ def test_the_supervised_cost_keeps_two_kg_labellings_of_one_schedule_apart(monke
     v6 = next(line for line in table.splitlines() if "(KG labels v6)" in line)
     assert "| 100.0 | 100.0 |" in v5 and "met" in v5
     assert "| 0.0 | 100.0 |" in v6 and "missed" in v6
+
+
+def test_kg_label_quality_scores_kg_spans_against_the_corpus_gold_of_the_same_label_text(monkeypatch):
+    from pathlib import Path
+
+    from kogner.data.records import Document, Sentence
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    from kg_label_quality import agreement
+
+    words = ["cell", "lines", "and", "Jurkat", "cells", "and", "HeLa"]
+    gold = Sentence.from_tokens(words, [Entity(3, 5, "cell_line"), Entity(6, 7, "cell_line")])
+    kg = Sentence.from_tokens(words, [Entity(0, 2, "cell line"), Entity(3, 5, "cell line"), Entity(3, 5, "cell type")])
+    found = agreement([Document.from_sentences("g", [gold])], [Document.from_sentences("k", [kg])],
+                      {"cell_line": "cell line"})  # fmt: skip
+    # only the corpus's own label texts are judged; "cell type" is no label text of this corpus
+    assert set(found) == {"cell line"}
+    assert found["cell line"]["precision"] == 0.5 and found["cell line"]["recall"] == 0.5
+    assert found["cell line"]["false_positives"] == [("cell lines", 1)]
