@@ -41,9 +41,10 @@ def spans(docs: list[Document], texts: dict[str, str] | None = None) -> set[tupl
 def agreement(gold: list[Document], kg: list[Document], texts: dict[str, str], top: int = 8) -> dict[str, dict]:
     """Per label text of the corpus: gold and KG span counts, exact-span precision and recall, top false positives."""
     words = [s.tokens for d in gold for s in d.sentences]
-    want, found = spans(gold, texts), {x for x in spans(kg) if x[3] in set(texts.values())}
+    own = set(texts.values())
+    want, found = spans(gold, texts), {x for x in spans(kg) if x[3] in own}
     out = {}
-    for text in sorted(set(texts.values())):
+    for text in sorted(own):
         g, k = {x for x in want if x[3] == text}, {x for x in found if x[3] == text}
         hits = len(g & k)
         wrong = Counter(" ".join(words[i][a:b]) for i, a, b, _ in k - g)
