@@ -88,7 +88,7 @@ def threshold_curves(
 
 
 BASE_SCHEDULE = "cpu-19200-examples-d3-m20"  # the grid's schedule; its run folders carry no suffix
-KG_ONLY = re.compile(r"-(?:gu|u|h|k|g|fb|tf|tl)[0-9.]*(?=-|$)")  # schedule options that act on KG-labelled data only
+KG_ONLY = re.compile(r"-(?:gu|u|h|k|g|og|fb|tf|tl)[0-9.]*(?=-|$)")  # schedule options that act on KG-labelled data only
 DEFAULTS = TrainConfig()
 
 
@@ -128,6 +128,8 @@ def schedule_of(args: argparse.Namespace) -> str:
         schedule += f"-v{args.label_variants:g}"
     if args.kg_without_gold_texts:
         schedule += "-g"
+    if args.kg_own_gold:
+        schedule += "-og"
     if args.kg_balance:
         schedule += f"-fb{args.kg_balance:g}"
     if args.kg_type_labels:
@@ -220,7 +222,8 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
         distill_lambda=1.0 if distill else 0.0, corpus_exponent=0.0, kg_unmatched_weight=args.unmatched_weight,
         kg_gold_unmatched_weight=args.gold_unmatched_weight,
         kg_holdout=args.holdout, kg_share=args.kg_share if with_kg else None, label_variants=args.label_variants,
-        kg_gold_texts=not args.kg_without_gold_texts, kg_balance=args.kg_balance if with_kg else 0.0,
+        kg_gold_texts=not args.kg_without_gold_texts, kg_own_gold=args.kg_own_gold and with_kg,
+        kg_balance=args.kg_balance if with_kg else 0.0,
         kg_type_labels=args.kg_type_labels if with_kg else 0,  # inert without KG data: gold runs' configs as before
     )  # fmt: skip
     kg = str(args.kg) if (distill or augment) else None
@@ -234,7 +237,7 @@ def train_system(args, system: str, held_out: str, seed: int) -> tuple[KoGNER, d
         "kg_unmatched_weight": config.kg_unmatched_weight,
         "kg_gold_unmatched_weight": config.kg_gold_unmatched_weight, "kg_holdout": config.kg_holdout,
         "kg_share": config.kg_share, "label_variants": config.label_variants,
-        "kg_gold_texts": config.kg_gold_texts, "kg_balance": config.kg_balance,
+        "kg_gold_texts": config.kg_gold_texts, "kg_own_gold": config.kg_own_gold, "kg_balance": config.kg_balance,
         "kg_type_labels": config.kg_type_labels, "word_split": model.config.word_split,
         "device": str(model.device),
     }  # fmt: skip
@@ -284,6 +287,9 @@ def main() -> None:
     p.add_argument("--label-variants", type=float, default=0.0, help="share of gold batches naming KG variants")
     p.add_argument(
         "--kg-without-gold-texts", action="store_true", help="KG data never teaches a training corpus's label texts"
+    )
+    p.add_argument(
+        "--kg-own-gold", action="store_true", help="KG sentences a gold corpus annotates take its gold for its texts"
     )
     p.add_argument("--kg-balance", type=float, default=DEFAULTS.kg_balance,
                    help="KG sentences drawn by family rarity ** this (0: as before)")  # fmt: skip

@@ -32,6 +32,7 @@ from kogner.train.batching import (
     CorpusData,
     gold_label_texts,
     kg_span_families,
+    kg_with_own_gold,
     kg_without_gold_texts,
     plan_epoch,
     read_training_corpus,
@@ -71,6 +72,9 @@ class TrainConfig:
     kg_holdout: float = 0.0  # share of KG label texts kept out of training (stable by text: never trained)
     label_variants: float = 0.0  # share of gold batches naming their types by KG variants ("disorder")
     kg_gold_texts: bool = True  # False: KG-labelled data does not teach the gold corpora's label texts
+    # True: a KG-labelled sentence that a gold corpus of the run annotates takes its gold for that corpus's label
+    # texts (:func:`kg_with_own_gold`: the dictionary's "disease" and the corpus's never disagree on one sentence)
+    kg_own_gold: bool = False
     # KG sentences drawn by (rarest family's rarity) ** kg_balance (0: uniform), and KG batch label slots for the
     # type phrasings ("DNA", "cell line"), one family at a time (0: none). Chosen on held-out devel F1 of four
     # leave-one-out runs (README, zero-shot section): JNLPBA 27.1 -> 39.6, BC5CDR 55.2 -> 57.8, NCBI-disease
@@ -174,6 +178,8 @@ class Trainer:
         ]
         if not config.kg_gold_texts:
             self.corpora = kg_without_gold_texts(self.corpora)
+        if config.kg_own_gold:
+            self.corpora = kg_with_own_gold(self.corpora)
         # gold corpora only: their types are a checkpoint's default labels (KG-labelled data teaches hundreds of
         # label texts, listed in its summary file, not a set to predict by default)
         self.model.train_labels = {c.name: c.labels for c in self.corpora if c.families is None}
