@@ -289,7 +289,11 @@ def main() -> None:
         "--kg-without-gold-texts", action="store_true", help="KG data never teaches a training corpus's label texts"
     )
     p.add_argument(
-        "--kg-own-gold", action="store_true", help="KG sentences a gold corpus annotates take its gold for its texts"
+        "--no-kg-own-gold",
+        dest="kg_own_gold",
+        action="store_false",
+        default=DEFAULTS.kg_own_gold,
+        help="KG sentences a gold corpus annotates keep the dictionary's labels for its texts (runs before -og)",
     )
     p.add_argument("--kg-balance", type=float, default=DEFAULTS.kg_balance,
                    help="KG sentences drawn by family rarity ** this (0: as before)")  # fmt: skip

@@ -484,17 +484,16 @@ def test_a_run_is_filed_under_the_schedule_its_options_name_in_a_fixed_order(mon
         kg_own_gold=False, kg_balance=0.0, kg_type_labels=0, word_split=None,
     )  # fmt: skip
     assert schedule_of(old) == "cpu-19200-examples-d3-m20"  # the first grid's names stay those of its records
-    defaults = Namespace(
+    before = Namespace(
         **{**vars(old), "examples": 38400, "kg_balance": 0.5, "kg_type_labels": 10, "word_split": "word"}
     )
-    assert schedule_of(defaults) == "cpu-38400-examples-d3-m20-fb0.5-tf10-ws"
-    assert schedule_of(Namespace(**{**vars(defaults), "gold_unmatched_weight": 0.0})) == (
+    assert schedule_of(before) == "cpu-38400-examples-d3-m20-fb0.5-tf10-ws"
+    defaults = Namespace(**{**vars(before), "kg_own_gold": True})
+    assert schedule_of(defaults) == "cpu-38400-examples-d3-m20-og-fb0.5-tf10-ws"
+    assert schedule_of(Namespace(**{**vars(before), "gold_unmatched_weight": 0.0})) == (
         "cpu-38400-examples-d3-m20-gu0-fb0.5-tf10-ws"
     )
     assert schedule_of(Namespace(**{**vars(old), "kg_share": 0.25})) == "cpu-19200-examples-d3-m20-k0.25"
-    assert schedule_of(Namespace(**{**vars(defaults), "kg_own_gold": True})) == (
-        "cpu-38400-examples-d3-m20-og-fb0.5-tf10-ws"
-    )
 
 
 def test_the_report_knows_a_main_grid_schedule_its_size_and_options_and_leaves_a_probe_out(monkeypatch):

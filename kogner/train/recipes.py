@@ -51,15 +51,14 @@ def general_recipe(
     """The training options of the general model (``kogner pretrain``): ``corpora`` (default: every registered
     one) and KG-labelled files of their training texts, read from ``label_dir`` (:func:`ensure_kg_labelled`
     makes them). Every KG-labelled sentence here has its gold twin, which keeps its own label texts
-    (``kg_own_gold``): on the leave-one-out runs that measured it (README, "Own gold on own text") the training
-    corpora's devel F1 rose from 66.3 to 69.4 (mean of six, JNLPBA held out, seed 1)."""
+    (``TrainConfig.kg_own_gold``)."""
     schedule = GENERAL_SCHEDULES["cuda" if device.startswith("cuda") else "cpu"]
     gold = list(corpora or CORPORA)
     return TrainConfig(
         corpora=gold + [str(kg_labelled_path(label_dir, name)) for name in gold], output=str(output),
         epochs=100, max_steps=schedule.max_steps if max_steps is None else max_steps, batch_size=schedule.batch_size,
         eval_every=schedule.eval_every, corpus_exponent=0.5, max_devel_sentences=300, seed=seed, device=device,
-        max_batch_words=schedule.batch_size * WORDS_PER_SENTENCE, kg_own_gold=True,
+        max_batch_words=schedule.batch_size * WORDS_PER_SENTENCE,
     )  # fmt: skip
 
 
