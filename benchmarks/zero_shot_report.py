@@ -152,7 +152,7 @@ def markdown(rows: list[dict]) -> str:
 
 # the main grid's options, oldest first: none (each corpus's own words, before commit 8986c7a), the word split
 # (gold-only runs and the dictionary since), the word split with the KG batch defaults of TrainConfig, and those
-# with KG sentences keeping their own corpus's gold (``kg_own_gold``, the default since commit 87e2ab2's runs)
+# with KG sentences keeping their own corpus's gold (``kg_own_gold``, the default since commit e5ac439)
 MAIN_OPTIONS = ("", "-ws", "-fb0.5-tf10-ws", "-og-fb0.5-tf10-ws")
 
 

@@ -74,8 +74,8 @@ class TrainConfig:
     kg_gold_texts: bool = True  # False: KG-labelled data does not teach the gold corpora's label texts
     # a KG-labelled sentence that a gold corpus of the run annotates takes its gold for that corpus's label texts
     # (:func:`kg_with_own_gold`: the dictionary's "disease" and the corpus's never disagree on one sentence).
-    # The default since commit 87e2ab2's runs (README, "Own gold on own text"): held-out devel F1 of three
-    # leave-one-out runs +0.1 on average, the training corpora's devel F1 +1.8 to +3.1
+    # The default since commit e5ac439 (README, "Own gold on own text"): held-out devel F1 of three leave-one-out
+    # runs +0.1 on average, the training corpora's devel F1 +1.8 to +3.1
     kg_own_gold: bool = True
     # KG sentences drawn by (rarest family's rarity) ** kg_balance (0: uniform), and KG batch label slots for the
     # type phrasings ("DNA", "cell line"), one family at a time (0: none). Chosen on held-out devel F1 of four
