@@ -225,11 +225,12 @@ def test_distillation_on_kg_labelled_data_targets_each_label_texts_own_member_no
     config.corpora.append(str(kg_file))
     trainer = Trainer(config, _tiny_model_config(kg=str(slice_kg)))
     kg = trainer.kg
-    members = {
+    members = {  # "protein": a label text of the KG data only ("disease" is the gold corpus's, on the same text)
         kg.knowledge.teacher.kg.row(e.kg_id)
-        for s in read_corpus(kg_file).sentences for e in s.entities if e.label == "disease"
+        for s in read_corpus(kg_file).sentences for e in s.entities if e.label == "protein"
     }  # fmt: skip
-    target = kg.label_targets["disease"]
+    assert members
+    target = kg.label_targets["protein"]  # len("protein") == 7: the text part of the stand-in teacher
     expected = kg.knowledge.teacher.vectors(sorted(members))[:, size:].mean(0)
     assert torch.equal(target[:size], torch.full((size,), 7.0)) and torch.allclose(target[size:], expected)
     assert kg.links[1] and any(kg.links[1])  # labelled spans are their nodes' distillation targets

@@ -536,20 +536,26 @@ def test_a_kg_labelled_sentence_a_gold_corpus_annotates_takes_its_gold_for_that_
     )
     families = {"protein": frozenset({"gene"}), "gene product": frozenset({"gene"}), "cell type": frozenset({"cell"})}
     matched = [Entity(0, 1, "gene product"), Entity(2, 3, "protein"), Entity(2, 3, "gene product")]
-    matched += [Entity(5, 6, "cell type")]
+    matched += [Entity(5, 6, "cell type"), Entity(0, 1, "protein", kg_id="Gene::3558")]
     other = Sentence.from_tokens(["LPS", "binds"], [Entity(0, 1, "protein")])
     kg = CorpusData("kg", {t: t for t in families}, [Sentence.from_tokens(tokens, matched), other], [], families)
     kept_gold, owned = kg_with_own_gold([gold, kg])
     assert kept_gold is gold
-    assert [(e.start, e.end, e.label) for e in owned.train[0].entities] == [
-        (0, 1, "gene product"),  # the dictionary's other label texts stay
-        (0, 1, "protein"),  # the gold protein the dictionary did not call one
-        (2, 3, "gene product"),  # "LPS" is no protein to the annotators: it keeps only its other labels
-        (4, 6, "cell type"),  # the annotators' span, not the dictionary's "monocytes"
+    assert [(e.start, e.end, e.label, e.kg_id) for e in owned.train[0].entities] == [
+        (0, 1, "gene product", None),  # the dictionary's other label texts stay
+        (0, 1, "protein", "Gene::3558"),  # gold and dictionary agree: the node stays, a distillation target
+        (2, 3, "gene product", None),  # "LPS" is no protein to the annotators: it keeps only its other labels
+        (4, 6, "cell type", None),  # the annotators' span, not the dictionary's "monocytes"
     ]
     assert owned.train[1] is other  # no gold corpus holds this sentence: the dictionary's labels stand
     assert owned.families == kg.families and owned.labels == kg.labels
-    assert [e.label for e in kg.train[0].entities] == ["gene product", "protein", "gene product", "cell type"]
+    assert [e.label for e in kg.train[0].entities] == [
+        "gene product",
+        "protein",
+        "gene product",
+        "cell type",
+        "protein",
+    ]
 
 
 def _kg_corpus(n_common: int, n_rare: int) -> CorpusData:

@@ -104,8 +104,9 @@ def kg_with_own_gold(corpora: list[CorpusData]) -> list[CorpusData]:
     so without this the model is taught "a disease" and "not a disease" for the same words. Here the gold
     spans are the positives of their label texts; the dictionary keeps every other label text (the hundreds no
     gold corpus has), and a dictionary span the gold does not carry keeps its other labels, so it stays of its
-    family and is no negative of the owned text. Gold corpora, and sentences no gold corpus holds, are
-    returned as they are."""
+    family and is no negative of the owned text. Where the gold and the dictionary agree on a span and label
+    text, the dictionary's entity stays, with its node (a distillation target). Gold corpora, and sentences no
+    gold corpus holds, are returned as they are."""
     owners: dict[tuple[str, ...], list[tuple[frozenset[str], list[Entity]]]] = {}
     for c in corpora:
         if c.families is None:
@@ -125,7 +126,10 @@ def kg_with_own_gold(corpora: list[CorpusData]) -> list[CorpusData]:
                 train.append(s)
                 continue
             kept = [e for e in s.entities if e.label not in owned]
-            gold = {e for _, entities in held for e in entities if e.label in owned}
+            agreed = {(e.start, e.end, e.label): e for e in s.entities if e.label in owned}
+            gold = {
+                agreed.get((e.start, e.end, e.label), e) for _, entities in held for e in entities if e.label in owned
+            }
             train.append(s.with_entities(sorted([*kept, *gold], key=lambda e: (e.start, e.end, e.label))))
         out.append(CorpusData(c.name, c.labels, train, c.devel, c.families))
     return out
