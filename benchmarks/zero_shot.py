@@ -48,11 +48,13 @@ from kogner.data.records import Document, Entity
 from kogner.evaluate.bootstrap import sentence_counts
 from kogner.evaluate.calibration import THRESHOLDS, above, f1_by_threshold
 from kogner.evaluate.metrics import evaluate_documents
+from kogner.kg.abbreviations import with_short_forms
 from kogner.kg.graph import kg_types
 from kogner.kg.labelling import LABELLING_VERSION, KGLabeller, LabelSummary
 from kogner.kg.linker import Linker
 from kogner.model.api import KoGNER
 from kogner.model.config import ModelConfig
+from kogner.model.options import DEFAULTS as PREDICT_DEFAULTS
 from kogner.train.recipes import ensure_kg_labelled, kg_labelled_path, leave_one_out
 from kogner.train.trainer import TrainConfig, Trainer
 
@@ -71,23 +73,42 @@ PEERS = {"gliner": True, "gliner+in-batch": False}  # peer system -> its example
 THRESHOLD, THRESHOLD_RULE = 0.5, "fixed: the library default 0.5, set before any zero-shot run"
 
 
+def predict_low(model: KoGNER | PeerTagger, docs: list[Document], labels: dict[str, str]) -> list[Document]:
+    """Predictions at the lowest threshold of a curve, without short forms (:func:`above` adds them after
+    thresholding, as prediction at that threshold would)."""
+    if isinstance(model, KoGNER):
+        return model.predict_documents(docs, labels, threshold=min(THRESHOLDS), batch_size=64, short_forms=False)
+    return model.predict_documents(docs, labels, threshold=min(THRESHOLDS), batch_size=64)
+
+
+def devel_sample(held_out: str, sentences: int) -> list[Document]:
+    """The held-out corpus's first ``sentences`` devel sentences, in their documents: the same for every run,
+    and whole runs of sentences, so a short form meets its definition (runs recorded before the short-forms
+    option, ``-sf``, used a random sample)."""
+    out, left = [], sentences
+    for doc in read_corpus(CORPORA[held_out].path("devel")).documents:
+        if left > 0:
+            out.append(Document.from_sentences(doc.id, doc.sentences[:left]))
+            left -= len(out[-1].sentences)
+    return out
+
+
 def threshold_curves(
     args, model: KoGNER | PeerTagger, held_out: str, gold: list[Document], pred: list[Document]
 ) -> dict:
-    """F1 by threshold on the test split (from ``pred``, decoded at the lowest threshold) and on a fixed sample
-    of the held-out corpus's devel split, the same for every run (for the *other* corpora's thresholds only)."""
-    corpus = CORPORA[held_out]
-    devel = [s for d in read_corpus(corpus.path("devel")).documents for s in d.sentences]
-    devel = random.Random(0).sample(devel, min(args.devel_sentences, len(devel)))
-    devel_gold = [Document.from_sentences(f"{held_out}-devel", devel)]
-    devel_pred = model.predict_documents(devel_gold, corpus.labels, threshold=min(THRESHOLDS), batch_size=64)
+    """F1 by threshold on the test split (from ``pred``, decoded at the lowest threshold) and on the held-out
+    corpus's :func:`devel_sample` (for the *other* corpora's thresholds only)."""
+    devel_gold = devel_sample(held_out, args.devel_sentences)
+    devel_pred = predict_low(model, devel_gold, CORPORA[held_out].labels)
     return {
-        "test_f1_by_threshold": f1_by_threshold(gold, pred),
-        "devel_f1_by_threshold": f1_by_threshold(devel_gold, devel_pred), "devel_sentences": len(devel),
-    }  # fmt: skip
+        "test_f1_by_threshold": f1_by_threshold(gold, pred, args.short_forms),
+        "devel_f1_by_threshold": f1_by_threshold(devel_gold, devel_pred, args.short_forms),
+        "devel_sentences": sum(len(d.sentences) for d in devel_gold),
+    }
 
 
 BASE_SCHEDULE = "cpu-19200-examples-d3-m20"  # the grid's schedule; its run folders carry no suffix
+PREDICT_ONLY = "-sf"  # the one prediction-only option: runs with and without it share their checkpoints
 KG_ONLY = re.compile(r"-(?:gu|u|h|k|g|og|fb|tf|tl)[0-9.]*(?=-|$)")  # schedule options that act on KG-labelled data only
 DEFAULTS = TrainConfig()
 
@@ -102,6 +123,7 @@ def run_dir(runs: str | Path, schedule: str, held_out: str, system: str, seed: i
     """A run's folder: ``<held out>-<system>-s<seed>``, with the schedule's options beyond the base schedule
     (``-v0.5``) and the KG labelling version it reads (``-kg4``) appended, so neither a probe nor a run on
     relabelled data ever resumes (or overwrites) another run's checkpoint."""
+    schedule = schedule.removesuffix(PREDICT_ONLY)  # how predictions are decoded does not change the training
     extra = schedule.removeprefix(BASE_SCHEDULE) if schedule.startswith(BASE_SCHEDULE) else f"-{schedule}"
     labelling = kg_labelling(system)
     return Path(runs) / f"{held_out}-{system}-s{seed}{extra}{f'-kg{labelling}' if labelling else ''}"
@@ -136,6 +158,8 @@ def schedule_of(args: argparse.Namespace) -> str:
         schedule += f"-tf{args.kg_type_labels}"  # "-tl": uniform draws (commit 300aba4)
     if args.word_split:
         schedule += "-ws"  # words split as the raw-text tokenizer splits them (ModelConfig.word_split)
+    if args.short_forms:
+        schedule += PREDICT_ONLY  # short forms take their long forms' types (PredictOptions.short_forms)
     return schedule
 
 
@@ -250,14 +274,15 @@ def run_one(args, system: str, held_out: str, seed: int, linker: Linker) -> dict
     started = time.perf_counter()
     if system == "dictionary":
         pred = dictionary_tagger(gold, corpus.labels, KGLabeller.from_graph(linker.kg, args.depth))
+        pred = [with_short_forms(d) for d in pred] if args.short_forms else pred
         info = {"examples_seen": 0, "label_texts_trained": 0, "device": "cpu", "trained_on": []}
     else:
         model, info = (
             train_peer(args, system, held_out, seed) if system in PEERS else train_system(args, system, held_out, seed)
         )
-        pred = model.predict_documents(gold, corpus.labels, threshold=min(THRESHOLDS), batch_size=64)
+        pred = predict_low(model, gold, corpus.labels)
         info |= threshold_curves(args, model, held_out, gold, pred)
-        pred = above(pred, THRESHOLD)
+        pred = above(pred, THRESHOLD, args.short_forms)
     scores = evaluate_documents(gold, pred)
     return {
         "held_out": held_out, "system": system, "seed": seed, "schedule": args.schedule,
@@ -265,7 +290,8 @@ def run_one(args, system: str, held_out: str, seed: int, linker: Linker) -> dict
         "f1": scores.micro.f1, "precision": scores.micro.precision, "recall": scores.micro.recall,
         "per_type": {t: p.f1 for t, p in scores.per_type.items()},
         "threshold": THRESHOLD, "threshold_rule": THRESHOLD_RULE, **info, **alias_split(gold, pred, linker),
-        "depth": args.depth, "min_count": args.min_count, "seconds": round(time.perf_counter() - started, 1),
+        "short_forms": args.short_forms, "depth": args.depth, "min_count": args.min_count,
+        "seconds": round(time.perf_counter() - started, 1),
         "sentence_counts": sentence_counts(gold, pred).tolist(), **args.provenance,
     }  # fmt: skip
 
@@ -307,6 +333,13 @@ def main() -> None:
     )
     p.add_argument("--kg-type-labels", type=int, default=DEFAULTS.kg_type_labels,
                    help="KG batch slots for type phrasings, one family each (0: as before)")  # fmt: skip
+    p.add_argument(
+        "--no-short-forms",
+        dest="short_forms",
+        action="store_false",
+        default=PREDICT_DEFAULTS.short_forms,
+        help="no short form takes its long form's type (PredictOptions.short_forms; runs before -sf)",
+    )
     p.add_argument("--devel-sentences", type=int, default=1000, help="held-out devel sentences of a threshold curve")
     p.add_argument("--kg", type=Path, default=Path("~/.cache/kogner/kg").expanduser())
     p.add_argument("--label-dir", type=Path, default=Path("runs/zero_shot/kg-labels"))

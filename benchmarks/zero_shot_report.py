@@ -152,8 +152,9 @@ def markdown(rows: list[dict]) -> str:
 
 # the main grid's options, oldest first: none (each corpus's own words, before commit 8986c7a), the word split
 # (gold-only runs and the dictionary since), the word split with the KG batch defaults of TrainConfig, and those
-# with KG sentences keeping their own corpus's gold (``kg_own_gold``, the default since commit e5ac439)
-MAIN_OPTIONS = ("", "-ws", "-fb0.5-tf10-ws", "-og-fb0.5-tf10-ws")
+# with KG sentences keeping their own corpus's gold (``kg_own_gold``, the default since commit e5ac439), and the
+# last two with short forms taking their long forms' types at prediction (``PredictOptions.short_forms``)
+MAIN_OPTIONS = ("", "-ws", "-fb0.5-tf10-ws", "-og-fb0.5-tf10-ws", "-ws-sf", "-og-fb0.5-tf10-ws-sf")
 
 
 def main_grid(schedule: str) -> tuple[int, int]:
@@ -183,6 +184,7 @@ def shown_cell(r: dict) -> str:
     labelling = f", v{r['kg_labelling']}" if r["kg_labelling"] else ""
     size, options = main_grid(r["schedule"])
     words = ", split words" if options else ""
+    words += ", short forms" if r["schedule"].endswith("-sf") else ""
     return f"{100 * r['f1_mean']:.1f} ({seeds}{labelling}{f', {size:,}' if size else ''}{words})"
 
 
@@ -204,8 +206,9 @@ def references(rows: list[dict]) -> str:
         lines.append(f"| {corpus} | " + " | ".join(cells + refs) + " |")
     note = (
         '\nEach cell: mean F1 (seeds, KG labelling version, examples seen, "split words" where every word was split'
-        " as the raw-text tokenizer splits it, ModelConfig.word_split). A cell shows the largest schedule of the main"
-        " grid, a 3-seed row before newer options or a newer labelling with fewer seeds.\n"
+        ' as the raw-text tokenizer splits it, ModelConfig.word_split; "short forms" where a short form defined in'
+        " the document took its long form's type, PredictOptions.short_forms). A cell shows the largest schedule of"
+        " the main grid, a 3-seed row before newer options or a newer labelling with fewer seeds.\n"
     )
     return "\n".join(lines) + "\n" + note
 

@@ -18,7 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from kogner.kg.abbreviations import best_long_form, find_abbreviations
+from kogner.data.records import Document, Entity, Sentence
+from kogner.evaluate.calibration import above
+from kogner.kg.abbreviations import best_long_form, find_abbreviations, with_short_forms
 from kogner.kg.build import build_graph
 from kogner.kg.gnn import GNNConfig, GraphEncoder, graph_data, train_gnn
 from kogner.kg.graph import KnowledgeGraph
@@ -157,6 +159,31 @@ def test_schwartz_hearst_abbreviations():
     text = "Duchenne muscular dystrophy (DMD) and ataxia - telangiectasia ( A - T ); heat shock protein (HSP70)."
     assert find_abbreviations(text) == {"DMD": "Duchenne muscular dystrophy", "A - T": "ataxia - telangiectasia"}
     assert best_long_form("HSP70", "heat shock protein") is None
+
+
+def test_a_short_form_takes_the_type_score_and_node_of_its_long_form_everywhere_in_its_document():
+    def sentence(text: str, *entities: Entity) -> Sentence:
+        return Sentence.from_tokens(text.split(), entities)
+
+    dmd = Entity(2, 5, "Disease", 0.7, "Disease::DOID:11723", "Duchenne muscular dystrophy")
+    doc = Document.from_sentences("d", [
+        sentence("Patients with von Hippel - Lindau ( VHL ) disease", Entity(2, 10, "Disease", 0.9)),
+        sentence("and with Duchenne muscular dystrophy ( DMD ) ; heat shock protein ( HSP ) .", dmd),
+        sentence("VHL , DMD and HSP carriers ; the VHL gene", Entity(8, 10, "Gene", 0.8)),
+    ])  # fmt: skip
+    found = with_short_forms(doc)
+    assert [s.entities for s in found.sentences] == [
+        (Entity(2, 10, "Disease", 0.9),),  # the definition inside its long form adds nothing
+        (dmd, Entity(6, 7, "Disease", 0.7, dmd.kg_id, dmd.kg_name)),
+        # "HSP" abbreviates no entity; the VHL of "VHL gene" is inside another entity
+        (Entity(0, 1, "Disease", 0.9), Entity(2, 3, "Disease", 0.7, dmd.kg_id, dmd.kg_name),
+         Entity(8, 10, "Gene", 0.8)),
+    ]  # fmt: skip
+    assert doc.sentences[2].entities == (Entity(8, 10, "Gene", 0.8),)  # the input is not changed
+    # thresholding comes first: a long form under the threshold defines nothing
+    kept = above([doc], 0.8, short_forms=True)[0]
+    assert [(e.start, e.end, e.label) for e in kept.sentences[2].entities] == [(0, 1, "Disease"), (8, 10, "Gene")]
+    assert with_short_forms(Document.from_sentences("e", [sentence("no ( DEF ) here")])).sentences[0].entities == ()
 
 
 def test_linker_exact_abbreviation_tfidf_and_type_filter(linker):

@@ -454,6 +454,18 @@ def test_a_zero_shot_run_folder_names_its_kg_labelling_so_a_relabelled_run_never
     assert zero_shot.run_dir("runs", schedule, "jnlpba", "student-gold", 3) == Path("runs/jnlpba-student-gold-s3")
 
 
+def test_runs_with_and_without_short_forms_share_their_checkpoint_a_prediction_option_trains_nothing(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    from zero_shot import run_dir, system_schedule
+
+    schedule = "cpu-38400-examples-d3-m20-og-fb0.5-tf10-ws"
+    for system in ("kogner-kg-types", "student-gold"):
+        assert run_dir("runs", schedule + "-sf", "bc2gm", system, 1) == run_dir("runs", schedule, "bc2gm", system, 1)
+    assert system_schedule(schedule + "-sf", "student-gold") == "cpu-38400-examples-d3-m20-ws-sf"  # it pairs
+
+
 def test_a_gold_only_run_is_filed_without_the_kg_data_options_so_it_pairs_with_every_kg_variant(monkeypatch):
     from pathlib import Path
 
@@ -481,7 +493,7 @@ def test_a_run_is_filed_under_the_schedule_its_options_name_in_a_fixed_order(mon
     old = Namespace(
         device="cpu", examples=19200, batch=16, depth=3, min_count=20, unmatched_weight=0.1,
         gold_unmatched_weight=None, holdout=0.0, kg_share=None, label_variants=0.0, kg_without_gold_texts=False,
-        kg_own_gold=False, kg_balance=0.0, kg_type_labels=0, word_split=None,
+        kg_own_gold=False, kg_balance=0.0, kg_type_labels=0, word_split=None, short_forms=False,
     )  # fmt: skip
     assert schedule_of(old) == "cpu-19200-examples-d3-m20"  # the first grid's names stay those of its records
     before = Namespace(
@@ -490,6 +502,8 @@ def test_a_run_is_filed_under_the_schedule_its_options_name_in_a_fixed_order(mon
     assert schedule_of(before) == "cpu-38400-examples-d3-m20-fb0.5-tf10-ws"
     defaults = Namespace(**{**vars(before), "kg_own_gold": True})
     assert schedule_of(defaults) == "cpu-38400-examples-d3-m20-og-fb0.5-tf10-ws"
+    short_forms = Namespace(**{**vars(defaults), "short_forms": True})
+    assert schedule_of(short_forms) == "cpu-38400-examples-d3-m20-og-fb0.5-tf10-ws-sf"
     assert schedule_of(Namespace(**{**vars(before), "gold_unmatched_weight": 0.0})) == (
         "cpu-38400-examples-d3-m20-gu0-fb0.5-tf10-ws"
     )
@@ -507,6 +521,8 @@ def test_the_report_knows_a_main_grid_schedule_its_size_and_options_and_leaves_a
     assert newest == (38400, MAIN_OPTIONS.index("-fb0.5-tf10-ws"))
     assert newest > main_grid("cpu-38400-examples-d3-m20-ws") > main_grid("cpu-19200-examples-d3-m20-fb0.5-tf10-ws")
     assert main_grid("cpu-19200-examples-d3-m20-k0.25") == (0, 0)  # a probe: never the shown row's schedule
+    assert main_grid("cpu-38400-examples-d3-m20-og-fb0.5-tf10-ws-sf") > main_grid("cpu-38400-examples-d3-m20-ws-sf")
+    assert main_grid("cpu-38400-examples-d3-m20-ws-sf") > main_grid("cpu-38400-examples-d3-m20-og-fb0.5-tf10-ws")
 
 
 def test_the_report_judges_issue_14_targets_on_three_seeds_and_says_what_is_still_open(monkeypatch):

@@ -288,6 +288,21 @@ def test_raw_text_offsets_are_exact(overfit):
         assert text[p.start : p.end] == p.text
 
 
+def test_a_short_form_defined_in_a_text_gets_its_long_forms_type_unless_turned_off(tiny_checkpoint, monkeypatch):
+    model = KoGNER.from_pretrained(tiny_checkpoint)
+    text = "Von Hippel-Lindau disease (VHL) is rare. VHL patients"
+
+    def found(sequences, options, **_):  # the model finds only the long form: words 0-4 of the first sentence
+        return [[(0, 5, "disease", 0.9)] if words[0] == "Von" else [] for words in sequences]
+
+    monkeypatch.setattr(model, "predict_words", found)
+    mentions = model.predict(text, LABELS)[0]
+    assert [(m.text, m.label, m.score) for m in mentions] == [
+        ("Von Hippel-Lindau disease", "Disease", 0.9), ("VHL", "Disease", 0.9), ("VHL", "Disease", 0.9),
+    ]  # fmt: skip
+    assert [m.text for m in model.predict(text, LABELS, short_forms=False)[0]] == ["Von Hippel-Lindau disease"]
+
+
 def test_train_evaluate_and_quickstart_commands(cli, ncbi_slice, overfit, tmp_path):
     import json
 

@@ -15,6 +15,7 @@ from kogner.cli.common import (
     ModelOption,
     MultiLabelOption,
     NestedOption,
+    ShortFormsOption,
     ThresholdOption,
     err_console,
     print_json,
@@ -38,6 +39,7 @@ def annotate(
     multi_label: MultiLabelOption = DEFAULTS.multi_label,
     kg: Annotated[Path | None, typer.Option(help="A built KG with its teacher: entities get KG ids.")] = None,
     link_threshold: LinkThresholdOption = DEFAULTS.link_threshold,
+    short_forms: ShortFormsOption = DEFAULTS.short_forms,
     backend: BackendOption = "torch",
     resume: Annotated[bool, typer.Option(help="Continue a killed job in OUT after its last committed shard.")] = False,
     engine: Annotated[str, typer.Option(help="local or ray.")] = "local",
@@ -51,7 +53,8 @@ def annotate(
     from kogner.annotate.job import job_settings, run_job
 
     options = predict_options(labels, model, threshold=threshold, nested=nested, multi_label=multi_label,
-                              batch_size=batch_size, link_threshold=link_threshold)  # fmt: skip
+                              batch_size=batch_size, link_threshold=link_threshold,
+                              short_forms=short_forms)  # fmt: skip
     settings = job_settings(src, fmt, to, str(model), options, shard_size, str(kg) if kg else None, backend)
     if engine == "ray":
         from kogner.annotate.ray_engine import RayOptions, run_ray

@@ -26,6 +26,9 @@ BatchOption = Annotated[int, typer.Option(min=1, help="Sentences (or windows) pe
 NestedOption = Annotated[bool, typer.Option(help="Allow nested entities.")]
 MultiLabelOption = Annotated[bool, typer.Option(help="Let a span carry several labels.")]
 LinkThresholdOption = Annotated[float, typer.Option(min=0.0, max=1.0, help="Lowest linker score for a KG id.")]
+ShortFormsOption = Annotated[
+    bool, typer.Option(help="Give a short form defined in a document, '... disease (VHL)', its long form's type.")
+]
 
 # soft_wrap: a line is never broken at the terminal width, and rich's 80 columns when piped would cut long
 # entity and error lines that scripts read (tables still fit the width)

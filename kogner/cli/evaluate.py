@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from kogner.cli.common import BatchOption, ThresholdOption, print_json, print_table, report_repairs
+from kogner.cli.common import (
+    BatchOption,
+    ShortFormsOption,
+    ThresholdOption,
+    print_json,
+    print_table,
+    report_repairs,
+)
 from kogner.cli.data import TokenizerOpt, _tokenizer
 from kogner.cli.labels import parse_labels
 from kogner.data.corpora import get_corpus
@@ -27,6 +34,7 @@ def evaluate(
     labels: Annotated[list[str] | None, typer.Option(help="TYPE=text label texts for --model.")] = None,
     threshold: ThresholdOption = DEFAULTS.threshold,
     batch_size: BatchOption = DEFAULTS.batch_size,
+    short_forms: ShortFormsOption = DEFAULTS.short_forms,
     baseline: Annotated[
         Path | None, typer.Option(help="A second prediction file: paired bootstrap of PRED vs BASELINE.")
     ] = None,
@@ -56,7 +64,7 @@ def evaluate(
 
         if not label_map:
             raise KognerError("--model needs label texts: --labels TYPE=text (or a registered --dataset)")
-        options = PredictOptions(label_map, threshold, batch_size=batch_size)
+        options = PredictOptions(label_map, threshold, batch_size=batch_size, short_forms=short_forms)
         predicted = KoGNER.from_pretrained(model).predict_documents(gold_docs.documents, options, progress=True)
         pred_docs = Corpus(predicted, [], str(model))
         pred = Path(model)

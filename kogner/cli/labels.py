@@ -36,9 +36,10 @@ def labels_or_default(items: list[str] | None, model: str) -> dict[str, str] | l
 
 
 def predict_options(labels: list[str] | None, model: str, *, threshold: float, nested: bool = False,
-                    multi_label: bool = False, batch_size: int, link_threshold: float) -> PredictOptions:  # fmt: skip
-    """The options of ``kogner predict`` / ``annotate`` / ``evaluate``, from their shared flags."""
+                    multi_label: bool = False, batch_size: int, link_threshold: float,
+                    short_forms: bool) -> PredictOptions:  # fmt: skip
+    """The options of ``kogner predict`` / ``annotate``, from their shared flags."""
     return PredictOptions(
         labels_or_default(labels, model), threshold, flat=not nested, multi_label=multi_label,
-        batch_size=batch_size, link_threshold=link_threshold,
+        batch_size=batch_size, link_threshold=link_threshold, short_forms=short_forms,
     )  # fmt: skip

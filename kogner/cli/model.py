@@ -16,6 +16,7 @@ from kogner.cli.common import (
     ModelOption,
     MultiLabelOption,
     NestedOption,
+    ShortFormsOption,
     ThresholdOption,
     console,
     err_console,
@@ -133,6 +134,7 @@ def predict(
     multi_label: MultiLabelOption = DEFAULTS.multi_label,
     kg: Annotated[Path | None, typer.Option(help="A built KG with its teacher: entities get KG ids.")] = None,
     link_threshold: LinkThresholdOption = DEFAULTS.link_threshold,
+    short_forms: ShortFormsOption = DEFAULTS.short_forms,
     backend: BackendOption = "torch",
 ) -> None:
     """Annotate a file with a trained model (long documents are windowed, never truncated)."""
@@ -142,7 +144,8 @@ def predict(
     from kogner.model.api import KoGNER
 
     options = predict_options(labels, model, threshold=threshold, nested=nested, multi_label=multi_label,
-                              batch_size=batch_size, link_threshold=link_threshold)  # fmt: skip
+                              batch_size=batch_size, link_threshold=link_threshold,
+                              short_forms=short_forms)  # fmt: skip
     if src.suffix == ".txt" and fmt is None:
         text = read_utf8(src)
         documents = [text_to_document(src.stem, text, _tokenizer(tokenizer) or "word")]

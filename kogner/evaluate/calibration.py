@@ -19,22 +19,28 @@ from collections.abc import Mapping, Sequence
 
 from kogner.data.records import Document
 from kogner.evaluate.metrics import evaluate_documents
+from kogner.kg.abbreviations import with_short_forms
 
 THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
 
 
-def above(documents: Sequence[Document], threshold: float) -> list[Document]:
+def above(documents: Sequence[Document], threshold: float, short_forms: bool = False) -> list[Document]:
     """Copies keeping the predicted entities scoring at least ``threshold`` (greedy flat decoding keeps the
-    highest-scoring span first, so this equals decoding at ``threshold``)."""
-    return [
+    highest-scoring span first, so this equals decoding at ``threshold``), then, with ``short_forms``, giving
+    short forms their long forms' types as prediction does (``PredictOptions.short_forms``): ``documents``
+    must then have been predicted without them."""
+    kept = [
         d.with_sentences(s.with_entities(e for e in s.entities if e.score >= threshold) for s in d.sentences)
         for d in documents
     ]
+    return [with_short_forms(d) for d in kept] if short_forms else kept
 
 
-def f1_by_threshold(gold: Sequence[Document], predicted: Sequence[Document]) -> dict[float, float]:
+def f1_by_threshold(
+    gold: Sequence[Document], predicted: Sequence[Document], short_forms: bool = False
+) -> dict[float, float]:
     """Micro F1 at every threshold of :data:`THRESHOLDS`, from ``predicted`` decoded at the lowest one."""
-    return {t: evaluate_documents(gold, above(predicted, t)).micro.f1 for t in THRESHOLDS}
+    return {t: evaluate_documents(gold, above(predicted, t, short_forms)).micro.f1 for t in THRESHOLDS}
 
 
 def cross_corpus_threshold(

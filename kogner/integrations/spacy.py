@@ -101,15 +101,16 @@ class KognerComponent:
 
 DEFAULT_CONFIG = {
     "threshold": DEFAULTS.threshold, "nested": not DEFAULTS.flat, "batch_size": DEFAULTS.batch_size,
-    "link_threshold": DEFAULTS.link_threshold, "spans_key": None, "kg": None,
+    "link_threshold": DEFAULTS.link_threshold, "short_forms": DEFAULTS.short_forms, "spans_key": None, "kg": None,
 }  # fmt: skip
 
 
 def make_kogner(nlp: Language, name: str, model: str, labels: list[str] | dict[str, str], threshold: float,
-                nested: bool, batch_size: int, link_threshold: float, spans_key: str | None,
+                nested: bool, batch_size: int, link_threshold: float, short_forms: bool, spans_key: str | None,
                 kg: str | None) -> KognerComponent:  # fmt: skip
     """The factory: the config's prediction fields become one :class:`PredictOptions`."""
-    options = PredictOptions(labels, threshold, flat=not nested, batch_size=batch_size, link_threshold=link_threshold)
+    options = PredictOptions(labels, threshold, flat=not nested, batch_size=batch_size, link_threshold=link_threshold,
+                             short_forms=short_forms)  # fmt: skip
     return KognerComponent(nlp, name, model, options, spans_key, kg)
 
 

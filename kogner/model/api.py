@@ -23,7 +23,7 @@ from kogner.data.tokenize import TokenizerName, split_words, text_to_document
 from kogner.encoder import encoder_config_dict, encoder_hf_config, load_encoder, load_tokenizer
 from kogner.errors import KognerError
 from kogner.io import atomic_dir
-from kogner.kg.abbreviations import find_abbreviations
+from kogner.kg.abbreviations import find_abbreviations, with_short_forms
 from kogner.kg.graph import default_kg_dir
 from kogner.model.backends import ONNX_BACKENDS, Backend, check_backend
 from kogner.model.checkpoints import CONFIG, LABELS, WEIGHTS, merge_labels, resolve_checkpoint
@@ -291,7 +291,8 @@ class KoGNER:
                             entity = Entity(a, b, names[text], round(p, 6), *link)
                     entities.append(entity)
                 new.append(sent.with_entities(entities))
-            out.append(doc.with_sentences(new))
+            doc = doc.with_sentences(new)
+            out.append(with_short_forms(doc) if options.short_forms else doc)
         return out
 
     def predict(

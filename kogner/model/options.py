@@ -24,7 +24,8 @@ Threshold = float | Mapping[str, float]  # one cut, or a cut per entity type or 
 
 @dataclass(frozen=True)
 class PredictOptions:
-    """Label texts with the type written on their entities, decision thresholds, decoding, batching, linking.
+    """Label texts with the type written on their entities, decision thresholds, decoding, batching, linking,
+    abbreviations (:func:`kogner.kg.abbreviations.with_short_forms`).
 
     ``labels`` is given as texts (each names its own entities) or as ``{type: text}``; it is kept as
     ``(type, text)`` pairs. ``threshold`` is one cut or ``{type or text: cut}`` (unlisted labels keep
@@ -40,6 +41,7 @@ class PredictOptions:
     prefetch: int = 0  # batches a background thread tokenises ahead of the model (0: in line; 2 on a GPU)
     on_overflow: Literal["window", "error"] = "window"  # a sentence over the encoder's length
     link_threshold: float = 0.8  # lowest linker score for a KG id on an entity (with a KG attached)
+    short_forms: bool = True  # "... disease (VHL)": every VHL of the document takes the long form's type
 
     def __post_init__(self) -> None:
         pairs = _label_pairs(self.labels)

@@ -52,6 +52,7 @@ class AnnotateRequest(BaseModel):
     flat: bool = DEFAULTS.flat
     multi_label: bool = DEFAULTS.multi_label
     link_threshold: float = DEFAULTS.link_threshold
+    short_forms: bool = DEFAULTS.short_forms
 
     @model_validator(mode="after")
     def _one_input(self) -> AnnotateRequest:
@@ -62,7 +63,8 @@ class AnnotateRequest(BaseModel):
     def options(self, batch_size: int) -> PredictOptions:
         """The request's prediction options (a :class:`KognerError` names what is wrong)."""
         return PredictOptions(self.labels, self.threshold, flat=self.flat, multi_label=self.multi_label,
-                              batch_size=batch_size, link_threshold=self.link_threshold)  # fmt: skip
+                              batch_size=batch_size, link_threshold=self.link_threshold,
+                              short_forms=self.short_forms)  # fmt: skip
 
 
 class Result(BaseModel):
