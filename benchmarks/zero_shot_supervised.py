@@ -11,7 +11,8 @@ bootstrap over sentences, pooled over the pairs of every held-out corpus and see
 default the same): options that only change the KG-labelled data (``-k``: ``kg_share``) leave gold-only
 training as it is, and a ``kogner-kg-types`` schedule of twice the examples (``cpu-38400-...``, KG batches
 half of them) sees exactly the gold examples of a ``student-gold`` one of ``cpu-19200-...``: the cost of the KG
-data at equal gold data, not at equal compute.
+data at equal gold data, not at equal compute. A schedule ending in ``-sf`` is scored with short forms taking
+their long forms' types (``PredictOptions.short_forms``), any other without, as its records were.
 
 One JSON line per (held out, system, seed, corpus) in ``benchmarks/results/zero_shot_supervised.jsonl``
 (resumable); ``zero_shot_supervised.md`` is rewritten from all of them::
@@ -32,7 +33,7 @@ import numpy as np
 from ablation_report import format_test, load
 from common import provenance, write_readme_block
 from grid import done_keys, fill
-from zero_shot import BASE_SCHEDULE, kg_labelling, run_dir, system_schedule
+from zero_shot import BASE_SCHEDULE, PREDICT_ONLY, kg_labelling, run_dir, system_schedule
 
 from kogner.data.corpora import CORPORA, MAIN_CORPORA
 from kogner.data.formats import read_corpus
@@ -110,13 +111,16 @@ def score(args, held_out: str, system: str, seed: int, corpus: str) -> dict:
     info = CORPORA[corpus]
     gold = read_corpus(info.path("test")).documents
     started = time.perf_counter()
-    pred = model.predict_documents(gold, info.labels, threshold=DEFAULT_THRESHOLD, batch_size=64)
+    short_forms = schedule.endswith(PREDICT_ONLY)  # a schedule's short forms option, as in its zero-shot runs
+    pred = model.predict_documents(
+        gold, info.labels, threshold=DEFAULT_THRESHOLD, batch_size=64, short_forms=short_forms
+    )
     scores = evaluate_documents(gold, pred)
     return {
         "held_out": held_out, "system": system, "seed": seed, "corpus": corpus, "schedule": schedule,
         "compared_with": schedules(args)[PAIR[1]] if system == PAIR[0] else None,
         "backend": args.backend, "kg_labelling": kg_labelling(system), "checkpoint": str(folder),
-        "f1": scores.micro.f1,
+        "f1": scores.micro.f1, "short_forms": short_forms,
         "per_type": {t: p.f1 for t, p in scores.per_type.items()}, "threshold": DEFAULT_THRESHOLD,
         "seconds": round(time.perf_counter() - started, 1), "sentence_counts": sentence_counts(gold, pred).tolist(),
         **args.provenance,
