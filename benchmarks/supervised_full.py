@@ -9,6 +9,10 @@ Systems, strict (exact span, exact type) micro F1 on each test split at the libr
   that corpus's registry label texts. Its ``epochs`` are passes over the whole mixture (examples seen over
   training sentences).
 
+Scoring (and the devel evaluations that choose the best checkpoint) uses the library's prediction defaults; a
+schedule ending in ``-sf`` had short forms take their long forms' types (``PredictOptions.short_forms``, the
+default since commit 7aae717), the schedules before it did not.
+
 Runs are long on CPU, so they resume: ``--deadline`` stops a run at its first checkpoint past the deadline and
 the next call continues it from there (``train_seconds`` adds up the parts). A finished run is one JSON line
 per test split in ``benchmarks/results/supervised_full.jsonl``, keyed by corpus, system, seed and schedule;
@@ -34,6 +38,7 @@ from kogner.model.api import KoGNER
 from kogner.model.checkpoints import GENERAL_MODEL, models_dir
 from kogner.model.config import ModelConfig
 from kogner.model.options import DEFAULT_THRESHOLD
+from kogner.model.options import DEFAULTS as PREDICT_DEFAULTS
 from kogner.train.pretrain import pretrain, score_split
 from kogner.train.recipes import general_recipe
 from kogner.train.trainer import TrainConfig, Trainer
@@ -118,9 +123,10 @@ def main() -> None:
     args.deadline = time.time() + args.deadline if args.deadline else float("inf")
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     recipe = general_recipe(Path("."), Path("."), args.device, args.max_steps)
+    short_forms = "-sf" if PREDICT_DEFAULTS.short_forms else ""  # scored with short forms (since commit 7aae717)
     args.schedule = {
-        "student-single": f"{args.device}-e{args.epochs}-p{args.patience}x{args.eval_every}-b{args.batch}",
-        "kogner-bio": f"{args.device}-{recipe.max_steps}-steps-b{recipe.batch_size}",
+        "student-single": f"{args.device}-e{args.epochs}-p{args.patience}x{args.eval_every}-b{args.batch}{short_forms}",
+        "kogner-bio": f"{args.device}-{recipe.max_steps}-steps-b{recipe.batch_size}{short_forms}",
     }
     jobs = [
         (system, corpus, seed)
